@@ -1,0 +1,247 @@
+# Copyright 2026 The hyperspy_chipping developers
+#
+# This file is part of hyperspy_chipping.
+#
+# hyperspy_chipping is free software: you can redistribute it and/or modify
+# it under the terms of the GNU General Public License as published by
+# the Free Software Foundation, either version 3 of the License, or
+# (at your option) any later version.
+#
+# hyperspy_chipping is distributed in the hope that it will be useful,
+# but WITHOUT ANY WARRANTY; without even the implied warranty of
+# MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE. See the
+# GNU General Public License for more details.
+#
+# You should have received a copy of the GNU General Public License
+# along with hyperspy_chipping. If not, see <https://www.gnu.org/licenses/#GPL>.
+"""Chip a spectrum image and describe its chips (pure functions).
+
+:func:`chip_arrays` turns a source signal into the data, axes and
+``metadata.Chipping`` of the chipped signal; :func:`chip_table` recovers the
+geometry of every chip of a chipped signal from its navigation axes, so it
+stays right after slicing (``inav``), copying, saving and loading.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import dask.array as da
+import numpy as np
+
+from hyperspy_chipping.chipping._aggregate import (
+    accumulator_dtype,
+    sum_grid,
+    sum_labels,
+)
+from hyperspy_chipping.chipping._geometry import (
+    grid_bounds,
+    label_regions,
+    parse_pair,
+)
+
+_logger = logging.getLogger(__name__)
+
+_TIME_KEYS = ("live_time", "real_time")
+_EDS_NODE = "Acquisition_instrument.TEM.Detector.EDS"
+
+
+def _labels_array(labels, navigation_shape: tuple[int, ...]) -> np.ndarray:
+    """Validate a label image (array or signal) against the navigation shape."""
+    data = getattr(labels, "data", labels)
+    if isinstance(data, da.Array):
+        data = data.compute()
+    data = np.asarray(data)
+    expected = tuple(navigation_shape[::-1])
+    if data.shape != expected:
+        raise ValueError(
+            f"`labels` must have the navigation shape {expected} in data order "
+            f"(rows, columns), got shape {data.shape}."
+        )
+    if not (np.issubdtype(data.dtype, np.integer) or data.dtype == np.bool_):
+        raise TypeError(
+            f"`labels` must be an integer image (0 = no chip), got dtype {data.dtype}."
+        )
+    return data.astype(np.int64)
+
+
+def _source_description(signal) -> dict:
+    nav = signal.axes_manager.navigation_axes
+    return {
+        "navigation_shape": [int(a.size) for a in nav],
+        "names": [str(a.name) for a in nav],
+        "units": [str(a.units) for a in nav],
+        "scale": [float(a.scale) for a in nav],
+        "offset": [float(a.offset) for a in nav],
+    }
+
+
+def check_source(signal) -> None:
+    """Raise if `signal` cannot be chipped.
+
+    Parameters
+    ----------
+    signal : exspy.signals.EDSSpectrum
+        The source spectrum image.
+
+    Raises
+    ------
+    TypeError
+        If `signal` is not an EDS spectrum.
+    ValueError
+        If it has no navigation axes, more than two, or is already chipped.
+    NotImplementedError
+        If an axis is not uniform.
+    """
+    from exspy.signals import EDSSpectrum
+
+    if not isinstance(signal, EDSSpectrum):
+        raise TypeError(
+            "`signal` must be an EDS spectrum image (exspy EDSSpectrum, e.g. "
+            f"after set_signal_type('EDS_TEM')), got {type(signal).__name__}."
+        )
+    ndim = signal.axes_manager.navigation_dimension
+    if ndim == 0:
+        raise ValueError(
+            "`signal` has no navigation axes: a single spectrum cannot be "
+            f"chipped (shape {signal.data.shape})."
+        )
+    if ndim > 2:
+        names = [a.name for a in signal.axes_manager.navigation_axes]
+        raise ValueError(
+            f"`signal` has {ndim} navigation axes {names}; chipping takes a line "
+            "scan or a map. Sum or slice the extra axes first, e.g. "
+            "s.sum('Time')."
+        )
+    for axis in signal.axes_manager._axes:
+        if not axis.is_uniform:
+            raise NotImplementedError(
+                f"The {axis.name!r} axis of `signal` is not uniform; chipping "
+                "needs uniform axes."
+            )
+    if "Chipping" in signal.metadata:
+        raise ValueError(
+            "`signal` is already chipped (it has metadata.Chipping); chip the "
+            "source spectrum image instead."
+        )
+
+
+def chip_arrays(signal, size=None, step=None, labels=None, remainder="crop"):
+    """Chip `signal`: summed data, axes and metadata of the chipped signal.
+
+    Parameters
+    ----------
+    signal : exspy.signals.EDSSpectrum
+        Source spectrum image with one or two navigation axes.
+    size, step, labels, remainder
+        See :meth:`hyperspy_chipping.signals.ChippedEDSSpectrum.chip`.
+
+    Returns
+    -------
+    data : numpy.ndarray or dask.array.Array
+        Chip spectra; lazy if the source is lazy.
+    axes : list of dict
+        Axes dictionaries in data order.
+    chipping : dict
+        Content of ``metadata.Chipping``.
+    n_pixels : numpy.ndarray
+        Pixel count of every chip, in the chipped navigation shape (data
+        order).
+    """
+    check_source(signal)
+    am = signal.axes_manager
+    nav_shape = tuple(am.navigation_shape)
+    ndim = len(nav_shape)
+    source = _source_description(signal)
+    energy = am.signal_axes[0].get_axis_dictionary()
+    if labels is not None:
+        if size is not None or step is not None:
+            raise ValueError(
+                "Give either `labels` or `size` (and `step`), not both: got "
+                f"size={size!r}, step={step!r} with labels."
+            )
+        label_image = _labels_array(labels, nav_shape)
+        regions = label_regions(label_image)
+        index = np.searchsorted(regions["labels"], label_image)
+        index[label_image <= 0] = -1
+        dtype = accumulator_dtype(signal.data.dtype, regions["n_pixels"].max())
+        data = sum_labels(signal.data, index, regions["labels"].size, dtype)
+        axes = [
+            {
+                "name": "Chip",
+                "units": "",
+                "scale": 1.0,
+                "offset": 0.0,
+                "size": int(regions["labels"].size),
+                "navigate": True,
+            },
+        ]
+        chipping = {
+            "scheme": "labels",
+            "labels": regions["labels"],
+            "bounds": regions["bounds"],
+            "n_pixels": regions["n_pixels"],
+            "label_image": label_image,
+        }
+        n_pixels = regions["n_pixels"]
+    else:
+        if size is None:
+            raise ValueError(
+                "Give the chip `size` in pixels (e.g. chip(15)) or a `labels` "
+                "image; got neither."
+            )
+        size = parse_pair(size, "size", ndim)
+        step = size if step is None else parse_pair(step, "step", ndim)
+        bounds = grid_bounds(nav_shape, size, step, remainder)
+        widths = [b[:, 1] - b[:, 0] for b in bounds]
+        # n_pixels in data order: outer product of the widths, slowest first.
+        n_pixels = widths[-1]
+        for w in reversed(widths[:-1]):
+            n_pixels = np.multiply.outer(n_pixels, w)
+        dtype = accumulator_dtype(signal.data.dtype, int(n_pixels.max()))
+        data = sum_grid(signal.data, bounds, dtype)
+        axes = []
+        for i in reversed(range(ndim)):
+            src = am.navigation_axes[i]
+            axes.append(
+                {
+                    "name": src.name,
+                    "units": src.units,
+                    "scale": float(src.scale * step[i]),
+                    "offset": float(src.offset + src.scale * (size[i] - 1) / 2),
+                    "size": int(bounds[i].shape[0]),
+                    "navigate": True,
+                }
+            )
+        scheme = "grid" if step == size else "window"
+        chipping = {
+            "scheme": scheme,
+            "size": list(size),
+            "step": list(step),
+            "remainder": remainder,
+        }
+        for name, b in zip("xy", bounds):
+            chipping[f"{name}_bounds"] = b
+    axes.append(energy)
+    chipping["Source"] = source
+    return data, axes, chipping, np.asarray(n_pixels)
+
+
+def scale_times(metadata, chipping: dict, n_pixels: np.ndarray) -> None:
+    """Scale live and real time by the pixels per chip, as exspy's ``rebin``.
+
+    The per-pixel source values are kept in ``chipping["Source"]``. A scalar
+    can hold one chip size only: the nominal chip (grid, window) or the mean
+    label region; :func:`chip_table` gives every chip's pixel count.
+    """
+    factor = float(np.mean(n_pixels))
+    if chipping["scheme"] != "labels":
+        factor = float(np.prod(chipping["size"]))
+    for key in _TIME_KEYS:
+        item = f"{_EDS_NODE}.{key}"
+        value = metadata.get_item(item)
+        if value is None:
+            _logger.info("%s is not in the metadata and was not scaled.", key)
+            continue
+        chipping["Source"][f"pixel_{key}"] = float(value)
+        metadata.set_item(item, float(value) * factor)
