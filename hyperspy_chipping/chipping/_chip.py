@@ -24,6 +24,7 @@ stays right after slicing (``inav``), copying, saving and loading.
 
 from __future__ import annotations
 
+import copy
 import logging
 
 import dask.array as da
@@ -245,3 +246,69 @@ def scale_times(metadata, chipping: dict, n_pixels: np.ndarray) -> None:
             continue
         chipping["Source"][f"pixel_{key}"] = float(value)
         metadata.set_item(item, float(value) * factor)
+
+
+def chip(signal, size=None, *, step=None, labels=None, remainder="crop"):
+    """Cut an EDS spectrum image into chips; see ``ChippedEDSSpectrum.chip``.
+
+    Works on any exspy EDS spectrum image (``EDS_TEM``, ``EDS_SEM`` or
+    ``EDS_TEM_chipped``); the result is always a (lazy)
+    :class:`~hyperspy_chipping.signals.ChippedEDSSpectrum`. The source signal
+    is not changed.
+
+    Parameters
+    ----------
+    signal : exspy.signals.EDSSpectrum
+        Source spectrum image with one or two navigation axes.
+    size, step, labels, remainder
+        See :meth:`hyperspy_chipping.signals.ChippedEDSSpectrum.chip`.
+
+    Returns
+    -------
+    ChippedEDSSpectrum or LazyChippedEDSSpectrum
+        The chips.
+
+    Raises
+    ------
+    TypeError
+        If `signal` is not an EDS spectrum, or for arguments of a bad type.
+    ValueError
+        For arguments of a bad value (see ``ChippedEDSSpectrum.chip``).
+
+    Examples
+    --------
+    >>> import exspy
+    >>> import numpy as np
+    >>> s = exspy.signals.EDSTEMSpectrum(np.ones((8, 8, 16), dtype="uint8"))
+    >>> chips = chip(s, 4)
+    >>> chips
+    <ChippedEDSSpectrum, title: , dimensions: (2, 2|16)>
+    >>> chips.data.dtype, int(chips.data[0, 0, 0])
+    (dtype('uint32'), 16)
+    """
+    from hyperspy_chipping.signals import ChippedEDSSpectrum, LazyChippedEDSSpectrum
+
+    data, axes, chipping, n_pixels = chip_arrays(
+        signal, size=size, step=step, labels=labels, remainder=remainder
+    )
+    metadata = signal.metadata.deepcopy()
+    if metadata.has_item("Acquisition_instrument.SEM") and not metadata.has_item(
+        "Acquisition_instrument.TEM"
+    ):
+        metadata.set_item(
+            "Acquisition_instrument.TEM", metadata.Acquisition_instrument.SEM
+        )
+        del metadata.Acquisition_instrument.SEM
+    scale_times(metadata, chipping, n_pixels)
+    metadata.set_item("Chipping", chipping)
+    metadata.Signal.signal_type = "EDS_TEM_chipped"
+    if metadata.has_item("Signal.Noise_properties.variance"):
+        # A variance of the source shape does not fit the chips.
+        del metadata.Signal.Noise_properties.variance
+    cls = LazyChippedEDSSpectrum if signal._lazy else ChippedEDSSpectrum
+    return cls(
+        data,
+        axes=axes,
+        metadata=metadata.as_dictionary(),
+        original_metadata=copy.deepcopy(signal.original_metadata.as_dictionary()),
+    )

@@ -121,11 +121,11 @@ def chip_table(signal) -> dict[str, np.ndarray]:
         n_pixels = (y1 - y0) * (x1 - x0)
     cols.update(y0=y0, y1=y1, x0=x0, x1=x1)
     # Centres: mean pixel position of the chip's bounding box.
-    cols["x"] = src["offset"][0] + src["scale"][0] * (x0 + x1 - 1) / 2
     if ndim == 2:
         cols["y"] = src["offset"][1] + src["scale"][1] * (y0 + y1 - 1) / 2
     else:
         cols["y"] = np.zeros(x0.shape)
+    cols["x"] = src["offset"][0] + src["scale"][0] * (x0 + x1 - 1) / 2
     cols["n_pixels"] = np.asarray(n_pixels, dtype=np.int64)
     return cols
 

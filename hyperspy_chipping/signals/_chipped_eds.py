@@ -18,8 +18,6 @@
 
 from __future__ import annotations
 
-import copy
-
 from exspy.signals import EDSTEMSpectrum, LazyEDSTEMSpectrum
 
 from hyperspy_chipping.signals._compat import TEMDispatchMixin
@@ -134,29 +132,168 @@ class ChippedEDSSpectrum(TEMDispatchMixin, EDSTEMSpectrum):
         >>> s.chip(labels=labels)
         <ChippedEDSSpectrum, title: , dimensions: (2|64)>
         """
-        from hyperspy_chipping.chipping._chip import chip_arrays, scale_times
+        from hyperspy_chipping.chipping import chip
 
-        data, axes, chipping, n_pixels = chip_arrays(
-            self, size=size, step=step, labels=labels, remainder=remainder
+        return chip(self, size, step=step, labels=labels, remainder=remainder)
+
+    def to_dataframe(self, *, spectra=False, spectrum_format="array"):
+        """Export the chips as a table, one row per chip.
+
+        Parameters
+        ----------
+        spectra : bool, default False
+            Add the raw chip spectra.
+        spectrum_format : {"array", "wide"}, default "array"
+            With `spectra`: one ``spectrum`` column holding a 1-D array per
+            chip, or one column per channel, ``ch_0000``, ``ch_0001``, ...
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``chip_id``; ``row``, ``col`` (grid and window chips) or
+            ``label`` (label chips); ``y0``, ``y1``, ``x0``, ``x1`` (pixel
+            bounds in the source image, half-open); ``y``, ``x`` (chip centre
+            in calibrated units); ``n_pixels``; ``counts`` (total counts); the
+            spectra on request. ``df.attrs`` holds the energy axis, elements,
+            X-ray lines, beam energy, chipping parameters and package version,
+            JSON-serialisable so that they survive ``to_parquet``.
+
+        Raises
+        ------
+        TypeError
+            If `spectra` is not a bool.
+        ValueError
+            If the signal has not been chipped or `spectrum_format` is
+            unknown.
+
+        Notes
+        -----
+        A lazy signal is computed: the table holds numbers, not tasks. Chips
+        run with x fastest, as in ``signal.data.reshape(-1, n_channels)``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import hyperspy.api as hs
+        >>> data = np.random.default_rng(0).poisson(2, (30, 30, 16))
+        >>> s = hs.signals.Signal1D(data.astype("uint16"))
+        >>> s.set_signal_type("EDS_TEM_chipped")
+        >>> df = s.chip(15).to_dataframe(spectra=True)
+        >>> df[["chip_id", "row", "col", "y0", "y1", "x0", "x1", "n_pixels"]]
+           chip_id  row  col  y0  y1  x0  x1  n_pixels
+        0        0    0    0   0  15   0  15       225
+        1        1    0    1   0  15  15  30       225
+        2        2    1    0  15  30   0  15       225
+        3        3    1    1  15  30  15  30       225
+        >>> bool(df["counts"].sum() == data.sum())
+        True
+        >>> df.attrs["chipping"]["size"]
+        [15, 15]
+        """
+        from hyperspy_chipping.export import chips_to_dataframe
+
+        return chips_to_dataframe(
+            self, spectra=spectra, spectrum_format=spectrum_format
         )
-        metadata = self.metadata.deepcopy()
-        scale_times(metadata, chipping, n_pixels)
-        metadata.set_item("Chipping", chipping)
-        metadata.Signal.signal_type = _SIGNAL_TYPE
-        if metadata.has_item("Signal.Noise_properties.variance"):
-            # A variance map of the source shape does not fit the chips.
-            del metadata.Signal.Noise_properties.variance
-        cls = LazyChippedEDSSpectrum if self._lazy else ChippedEDSSpectrum
-        out = cls(
-            data,
-            axes=axes,
-            metadata=metadata.as_dictionary(),
-            original_metadata=copy.deepcopy(self.original_metadata.as_dictionary()),
-        )
-        out.axes_manager.signal_axes[0].is_binned = self.axes_manager.signal_axes[
-            0
-        ].is_binned
-        return out
+
+    def get_source_map(self, values):
+        """Paint one value per chip back onto the pixels of the source map.
+
+        Parameters
+        ----------
+        values : numpy.ndarray or hyperspy.signal.BaseSignal
+            One value per chip, in the chips' navigation shape (data order),
+            e.g. a composition map returned by quantification.
+
+        Returns
+        -------
+        hyperspy.signal.BaseSignal
+            A :class:`~hyperspy.signals.Signal2D` (map) or
+            :class:`~hyperspy.signals.Signal1D` (line scan) of the source
+            navigation shape and calibration; each pixel holds its chip's
+            value, NaN where no chip covers it (cropped remainder, label 0).
+            Where window chips overlap, a pixel takes the value of the chip
+            whose centre is nearest.
+
+        Raises
+        ------
+        ValueError
+            If `values` does not have the chips' navigation shape or the
+            signal has not been chipped.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import hyperspy.api as hs
+        >>> s = hs.signals.Signal1D(np.ones((5, 4, 8), dtype="uint16"))
+        >>> s.set_signal_type("EDS_TEM_chipped")
+        >>> chips = s.chip(2)
+        >>> chips.axes_manager.navigation_shape
+        (2, 2)
+        >>> m = chips.get_source_map(np.array([[1, 2], [3, 4]]))
+        >>> m
+        <Signal2D, title: , dimensions: (|4, 5)>
+        >>> m.data
+        array([[ 1.,  1.,  2.,  2.],
+               [ 1.,  1.,  2.,  2.],
+               [ 3.,  3.,  4.,  4.],
+               [ 3.,  3.,  4.,  4.],
+               [nan, nan, nan, nan]])
+        """
+        from hyperspy_chipping.chipping._display import source_map
+
+        self._check_chipped()
+        return source_map(self, values)
+
+    def plot_chips(self, image=None, *, ids=True, ax=None, color="w"):
+        """Draw the chip outlines and ids over an image of the source map.
+
+        Parameters
+        ----------
+        image : numpy.ndarray or hyperspy.signal.BaseSignal, optional
+            Image of the source navigation shape, e.g. the summed intensity
+            ``s.sum(-1).T`` of the source map or a HAADF image. Default: the
+            chip counts painted back with :meth:`get_source_map`.
+        ids : bool, default True
+            Write each chip's id (``chip_id`` of :meth:`to_dataframe`, or the
+            label) at its centre.
+        ax : matplotlib.axes.Axes, optional
+            Axes to draw in; a new figure by default.
+        color : str, default "w"
+            Colour of outlines and ids.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The axes drawn in, calibrated in the source units.
+
+        Raises
+        ------
+        ValueError
+            If `image` does not have the source navigation shape, the source
+            was a line scan, or the signal has not been chipped.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import hyperspy.api as hs
+        >>> s = hs.signals.Signal1D(np.ones((30, 30, 8), dtype="uint16"))
+        >>> s.set_signal_type("EDS_TEM_chipped")
+        >>> ax = s.chip(10).plot_chips(s.sum(-1).T)
+        >>> len(ax.patches) + len(ax.collections), len(ax.texts)
+        (1, 9)
+        """
+        from hyperspy_chipping.chipping._display import plot_chip_outlines
+
+        self._check_chipped()
+        return plot_chip_outlines(self, image, ids=ids, ax=ax, color=color)
+
+    def _check_chipped(self):
+        if "Chipping" not in self.metadata:
+            raise ValueError(
+                "This signal has no metadata.Chipping: it is not the output of "
+                "chip(). Call s.chip(...) first."
+            )
 
 
 class LazyChippedEDSSpectrum(ChippedEDSSpectrum, LazyEDSTEMSpectrum):
