@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 
-def make_map(shape=(23, 17), n_channels=512, lazy=False, dtype="uint16", seed=0):
+def _make_map(shape=(23, 17), n_channels=512, lazy=False, dtype="uint16", seed=0):
     """A small EDS_TEM_chipped spectrum image with Poisson counts.
 
     `shape` is in data order (rows, columns).
@@ -43,8 +43,14 @@ def make_map(shape=(23, 17), n_channels=512, lazy=False, dtype="uint16", seed=0)
 
 
 @pytest.fixture
+def make_map():
+    """Factory of small EDS_TEM_chipped spectrum images (see ``_make_map``)."""
+    return _make_map
+
+
+@pytest.fixture
 def eds_map():
-    return make_map()
+    return _make_map()
 
 
 @pytest.fixture(params=[False, True], ids=["eager", "lazy"])

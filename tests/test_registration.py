@@ -23,7 +23,6 @@ import exspy
 import hyperspy.api as hs
 import numpy as np
 import pytest
-from conftest import make_map
 
 import hyperspy_chipping
 from hyperspy_chipping.signals import ChippedEDSSpectrum, LazyChippedEDSSpectrum
@@ -75,7 +74,7 @@ def test_eds_sem_metadata_moves_to_tem():
 
 @pytest.mark.parametrize("ext", ["hspy", "zspy"])
 @pytest.mark.parametrize("lazy_load", [False, True])
-def test_save_load_keeps_class_and_chipping(ext, lazy_load):
+def test_save_load_keeps_class_and_chipping(ext, lazy_load, make_map):
     chips = make_map().chip(5)
     chips.save(f"chips.{ext}")
     back = hs.load(f"chips.{ext}", lazy=lazy_load)

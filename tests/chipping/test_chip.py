@@ -21,7 +21,6 @@ import exspy
 import hyperspy.api as hs
 import numpy as np
 import pytest
-from conftest import make_map
 
 from hyperspy_chipping.chipping import chip, chip_table
 from hyperspy_chipping.chipping._aggregate import accumulator_dtype
@@ -47,7 +46,7 @@ def _hand_grid(data, size_x, size_y, step_x, step_y, keep=False):
     return out
 
 
-def test_grid_equals_hand_sum(lazy):
+def test_grid_equals_hand_sum(lazy, make_map):
     s = make_map(lazy=lazy)
     chips = s.chip((4, 5))
     assert type(chips) is (LazyChippedEDSSpectrum if lazy else ChippedEDSSpectrum)
@@ -58,19 +57,17 @@ def test_grid_equals_hand_sum(lazy):
     assert chips.axes_manager.navigation_shape == (17 // 4, 23 // 5)
 
 
-def test_keep_conserves_counts_and_matches_hand(lazy):
+def test_keep_conserves_counts_and_matches_hand(lazy, make_map):
     s = make_map(lazy=lazy)
     chips = s.chip((4, 5), remainder="keep")
     assert chips.axes_manager.navigation_shape == (5, 5)
     data = _data(s)
     assert _data(chips).sum() == data.sum()
     # The last column of chips holds the single remaining pixel column x=16.
-    np.testing.assert_array_equal(
-        _data(chips)[0, 4], data[0:5, 16:17].sum(axis=(0, 1))
-    )
+    np.testing.assert_array_equal(_data(chips)[0, 4], data[0:5, 16:17].sum(axis=(0, 1)))
 
 
-def test_windows_equal_hand_sum(lazy):
+def test_windows_equal_hand_sum(lazy, make_map):
     s = make_map(lazy=lazy)
     chips = s.chip(6, step=(2, 3))
     data = _data(s)
@@ -78,7 +75,7 @@ def test_windows_equal_hand_sum(lazy):
     assert chips.metadata.Chipping.scheme == "window"
 
 
-def test_labels_match_hand_computation(lazy):
+def test_labels_match_hand_computation(lazy, make_map):
     s = make_map(lazy=lazy)
     labels = np.zeros((23, 17), dtype=np.int32)
     labels[2:5, 3:9] = 7
@@ -86,9 +83,7 @@ def test_labels_match_hand_computation(lazy):
     labels[0, 0] = 3  # a non-contiguous region is one chip
     chips = s.chip(labels=labels)
     data = _data(s)
-    expected = np.stack(
-        [data[labels == 3].sum(axis=0), data[labels == 7].sum(axis=0)]
-    )
+    expected = np.stack([data[labels == 3].sum(axis=0), data[labels == 7].sum(axis=0)])
     np.testing.assert_array_equal(_data(chips), expected)
     table = chip_table(chips)
     assert table["label"].tolist() == [3, 7]
@@ -96,14 +91,14 @@ def test_labels_match_hand_computation(lazy):
     assert [table[k][1] for k in ("y0", "y1", "x0", "x1")] == [2, 5, 3, 9]
 
 
-def test_labels_from_signal2d():
+def test_labels_from_signal2d(make_map):
     s = make_map()
     labels = hs.signals.Signal2D(np.ones((23, 17), dtype=np.uint8))
     chips = s.chip(labels=labels)
     np.testing.assert_array_equal(chips.data[0], s.data.sum(axis=(0, 1)))
 
 
-def test_lazy_equals_eager_for_unaligned_chunks():
+def test_lazy_equals_eager_for_unaligned_chunks(make_map):
     s = make_map()
     lazy = s.as_lazy()
     lazy.data = lazy.data.rechunk((7, 5, 100))  # chunks not aligned to chips
@@ -113,7 +108,7 @@ def test_lazy_equals_eager_for_unaligned_chunks():
     )
 
 
-def test_integer_sums_do_not_overflow():
+def test_integer_sums_do_not_overflow(make_map):
     s = make_map(shape=(30, 30), n_channels=4)
     s.data[:] = np.iinfo(np.uint16).max
     chips = s.chip(15)
@@ -123,7 +118,7 @@ def test_integer_sums_do_not_overflow():
     assert accumulator_dtype(np.int16, 4) == np.int32
 
 
-def test_float_data_summed_in_float64():
+def test_float_data_summed_in_float64(make_map):
     s = make_map(dtype="float32")
     chips = s.chip(5)
     assert chips.data.dtype == np.float64

@@ -19,7 +19,6 @@
 import hyperspy.api as hs
 import numpy as np
 import pytest
-from conftest import make_map
 
 
 def test_source_map_grid_crop(eds_map):
@@ -34,7 +33,7 @@ def test_source_map_grid_crop(eds_map):
     assert (x.scale, x.offset, y.scale, y.offset) == (0.5, -3.0, 0.25, 10.0)
 
 
-def test_source_map_round_trips_pixel_values():
+def test_source_map_round_trips_pixel_values(make_map):
     # Chips of 1 pixel paint back the original image exactly.
     s = make_map(shape=(6, 4), n_channels=8)
     image = s.data.sum(-1)

@@ -19,12 +19,11 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_map
 
 GEOMETRY = ["chip_id", "row", "col", "y0", "y1", "x0", "x1", "y", "x", "n_pixels"]
 
 
-def test_columns_and_conservation(lazy):
+def test_columns_and_conservation(lazy, make_map):
     s = make_map(lazy=lazy)
     chips = s.chip(4, remainder="keep")
     df = chips.to_dataframe()
