@@ -24,6 +24,9 @@ import hyperspy.api as hs  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+# Sphinx's configuration is not a module to doctest.
+collect_ignore = ["docs/conf.py"]
+
 
 @pytest.fixture(autouse=True)
 def _quiet_and_isolated(tmp_path, monkeypatch):

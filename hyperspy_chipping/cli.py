@@ -135,34 +135,41 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def load_spectrum_image(path: str, lazy: bool = False):
-    """Load the EDS spectrum image of a file, as rosettasciio reads it.
+def select_spectrum_image(signals, name: str = "the file"):
+    """Pick the EDS spectrum image, and a matching image, from loaded signals.
 
     Parameters
     ----------
-    path : str
-        File name.
-    lazy : bool, default False
-        Load lazily.
+    signals : hyperspy.signal.BaseSignal or list of hyperspy.signal.BaseSignal
+        What ``hs.load`` returned (Velox and Bruker files give lists of
+        images, per-detector spectra and the spectrum image).
+    name : str
+        Name of the source, for the error message.
 
     Returns
     -------
     tuple
-        The spectrum image (``EDS_TEM_chipped``) and, if the file holds one,
-        an image of the same navigation shape (e.g. HAADF), else None.
+        The spectrum image (largest EDS signal with 1 or 2 navigation axes),
+        as ``EDS_TEM_chipped``, and an image of its navigation shape (e.g.
+        HAADF) or None.
 
     Raises
     ------
     ValueError
-        If the file holds no EDS spectrum image.
-    """
-    import hyperspy.api as hs
+        If there is no EDS spectrum image among `signals`.
 
-    kwargs = {}
-    if Path(path).suffix.lower() in (".emd", ".bcf"):
-        kwargs["select_type"] = None  # all signals: the SI and the images
-    loaded = hs.load(path, lazy=lazy, **kwargs)
-    signals = loaded if isinstance(loaded, list) else [loaded]
+    Examples
+    --------
+    >>> import exspy
+    >>> si = exspy.signals.EDSTEMSpectrum(np.ones((6, 5, 32)))
+    >>> haadf = hs.signals.Signal2D(np.ones((6, 5)))
+    >>> picked, image = select_spectrum_image([haadf, si])
+    >>> picked
+    <ChippedEDSSpectrum, title: , dimensions: (5, 6|32)>
+    >>> image is haadf
+    True
+    """
+    signals = signals if isinstance(signals, list) else [signals]
     spectra = [
         s
         for s in signals
@@ -173,9 +180,8 @@ def load_spectrum_image(path: str, lazy: bool = False):
     if not spectra:
         found = [f"{type(s).__name__} {s.data.shape}" for s in signals]
         raise ValueError(
-            f"{path!r} holds no EDS spectrum image (found: {found}). Check "
-            "that the file is an EDS map and its signal_type is EDS_TEM or "
-            "EDS_SEM."
+            f"{name!r} holds no EDS spectrum image (found: {found}). Check "
+            "that it is an EDS map and its signal_type is EDS_TEM or EDS_SEM."
         )
     si = max(spectra, key=lambda s: s.axes_manager.navigation_size)
     si.set_signal_type("EDS_TEM_chipped")
@@ -221,7 +227,12 @@ def run(args: argparse.Namespace) -> dict:
         if args.lazy:
             s = s.as_lazy()
     else:
-        s, image = load_spectrum_image(args.file, lazy=args.lazy)
+        import hyperspy.api as hs
+
+        # Velox and Bruker files hold several signals: load all of them, so
+        # that the HAADF image comes along with the spectrum image.
+        loaded = hs.load(args.file, lazy=args.lazy)
+        s, image = select_spectrum_image(loaded, args.file)
     if args.elements:
         s.add_elements(args.elements)
     size = args.size[0] if len(args.size) == 1 else tuple(args.size)
