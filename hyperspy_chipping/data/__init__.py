@@ -15,3 +15,7 @@
 # You should have received a copy of the GNU General Public License
 # along with hyperspy_chipping. If not, see <https://www.gnu.org/licenses/#GPL>.
 """Simulated and example data sets."""
+
+from hyperspy_chipping.data._simulate import sto_lfo_cross_section
+
+__all__ = ["sto_lfo_cross_section"]
