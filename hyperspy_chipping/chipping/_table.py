@@ -172,3 +172,37 @@ def source_index_image(signal) -> np.ndarray:
     n_cols = indices[0].size
     flat = row[:, None] * n_cols + col[None, :]
     return np.where((row[:, None] >= 0) & (col[None, :] >= 0), flat, -1)
+
+
+def full_grid_shape(meta: dict) -> tuple[int, ...]:
+    """Shape of the complete chip set at chipping time (before any slicing)."""
+    if meta["scheme"] == "labels":
+        return (len(meta["labels"]),)
+    shape = tuple(
+        len(meta[f"{name}_bounds"]) for name in "xy" if f"{name}_bounds" in meta
+    )
+    return shape[::-1]
+
+
+def flat_chip_index(signal) -> np.ndarray:
+    """Index of every chip of `signal` in the flattened complete chip set.
+
+    Per-chip results are stored for the complete set (``full_grid_shape``),
+    so that they stay attached to the right chip after slicing.
+
+    Parameters
+    ----------
+    signal : hyperspy.signal.BaseSignal
+        A chipped signal.
+
+    Returns
+    -------
+    numpy.ndarray
+        Flat indices, x fastest, as ``signal.data.reshape(-1, n_channels)``.
+    """
+    meta = _chipping(signal)
+    indices = chip_indices(signal)
+    if len(indices) == 1:
+        return indices[0]
+    n_cols = len(meta["x_bounds"])
+    return (indices[1][:, None] * n_cols + indices[0][None, :]).ravel()

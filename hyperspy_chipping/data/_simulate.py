@@ -57,7 +57,7 @@ import numpy as np
 import xraydb
 from exspy.signals import EDSTEMSpectrum
 
-from hyperspy_chipping.data._physics import (
+from hyperspy_chipping.fitting._xray_families import (
     LOW_ENERGY_CUTOFF,
     MAIN_LINES,
     XrayLine,

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from hyperspy_chipping.data import sto_lfo_cross_section
-from hyperspy_chipping.data._physics import (
+from hyperspy_chipping.fitting._xray_families import (
     detector_efficiency,
     family_lines,
     gaussian_channel_areas,

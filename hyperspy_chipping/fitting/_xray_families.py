@@ -127,7 +127,7 @@ def detector_efficiency(energy: ArrayLike) -> np.ndarray:
 
     Examples
     --------
-    >>> from hyperspy_chipping.data._physics import detector_efficiency
+    >>> from hyperspy_chipping.fitting._xray_families import detector_efficiency
     >>> detector_efficiency([0.3, 0.525, 6.4, 20.0]).round(2)
     array([0.18, 0.59, 1.  , 0.37])
     """
@@ -177,7 +177,7 @@ def fwhm_at_energy(energy: ArrayLike, energy_resolution_MnKa: float) -> np.ndarr
 
     Examples
     --------
-    >>> from hyperspy_chipping.data._physics import fwhm_at_energy
+    >>> from hyperspy_chipping.fitting._xray_families import fwhm_at_energy
     >>> (fwhm_at_energy([0.0, 0.525, 5.8987], 130.0) * 1000).round(1)
     array([ 46.4,  58.9, 130. ])
     """
@@ -218,7 +218,7 @@ def gaussian_channel_areas(
     Examples
     --------
     >>> import numpy as np
-    >>> from hyperspy_chipping.data._physics import gaussian_channel_areas
+    >>> from hyperspy_chipping.fitting._xray_families import gaussian_channel_areas
     >>> a = gaussian_channel_areas(0.0, 0.01, np.linspace(-0.1, 0.1, 21), 2.0)
     >>> round(float(a.sum()), 6), int(a.argmax())
     (2.0, 9)
@@ -258,7 +258,7 @@ def kramers_continuum(
 
     Examples
     --------
-    >>> from hyperspy_chipping.data._physics import kramers_continuum
+    >>> from hyperspy_chipping.fitting._xray_families import kramers_continuum
     >>> kramers_continuum([0.05, 10.0, 400.0], 300.0, 20.0).round(1)
     array([  0., 580.,   0.])
     """
@@ -283,7 +283,7 @@ def mass_fractions(composition_at: dict[str, float]) -> dict[str, float]:
 
     Examples
     --------
-    >>> from hyperspy_chipping.data._physics import mass_fractions
+    >>> from hyperspy_chipping.fitting._xray_families import mass_fractions
     >>> {k: round(v, 4) for k, v in mass_fractions({"Sr": 1, "Ti": 1, "O": 3}).items()}
     {'Sr': 0.4775, 'Ti': 0.2609, 'O': 0.2616}
     """
@@ -307,7 +307,7 @@ def mean_atomic_number(composition_wt: dict[str, float]) -> float:
 
     Examples
     --------
-    >>> from hyperspy_chipping.data._physics import mean_atomic_number
+    >>> from hyperspy_chipping.fitting._xray_families import mean_atomic_number
     >>> round(mean_atomic_number({"Fe": 0.5, "O": 0.5}), 1)
     17.0
     """
@@ -339,7 +339,7 @@ def available_families(element: str, beam_energy: float) -> tuple[str, ...]:
 
     Examples
     --------
-    >>> from hyperspy_chipping.data._physics import available_families
+    >>> from hyperspy_chipping.fitting._xray_families import available_families
     >>> available_families("La", 300.0), available_families("O", 300.0)
     (('K', 'L', 'M'), ('K',))
     """
@@ -477,7 +477,7 @@ def family_lines(
 
     Examples
     --------
-    >>> from hyperspy_chipping.data._physics import family_lines
+    >>> from hyperspy_chipping.fitting._xray_families import family_lines
     >>> _, lines = family_lines("Sr", "K", 300.0)
     >>> [(x.name, round(x.energy, 3)) for x in lines if x.main]
     [('Ka2', 14.098), ('Ka1', 14.165)]
@@ -557,7 +557,7 @@ def poisson_counts(
     Examples
     --------
     >>> import numpy as np
-    >>> from hyperspy_chipping.data._physics import poisson_counts
+    >>> from hyperspy_chipping.fitting._xray_families import poisson_counts
     >>> rng = np.random.default_rng(0)
     >>> labels = np.array([[1, 2]])
     >>> spectra = {1: np.array([0.0, 1e3, 0.0]), 2: np.array([0.0, 0.0, 0.0])}

@@ -1,0 +1,281 @@
+# Copyright 2026 The hyperspy_chipping developers
+#
+# This file is part of hyperspy_chipping.
+#
+# hyperspy_chipping is free software: you can redistribute it and/or modify
+# it under the terms of the GNU General Public License as published by
+# the Free Software Foundation, either version 3 of the License, or
+# (at your option) any later version.
+#
+# hyperspy_chipping is distributed in the hope that it will be useful,
+# but WITHOUT ANY WARRANTY; without even the implied warranty of
+# MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE. See the
+# GNU General Public License for more details.
+#
+# You should have received a copy of the GNU General Public License
+# along with hyperspy_chipping. If not, see <https://www.gnu.org/licenses/#GPL>.
+"""``quantify_chips``: fit every chip, quantify it, keep the results.
+
+The steps: check the input; choose the line families (the package's
+physics-based families, or exspy's stock line set); refine the energy
+calibration and resolution on the summed spectrum; fit all chips with one
+weighted linear projector; turn family amplitudes into intensities in the
+convention of the k-factors; quantify with propagated uncertainties; store
+everything in ``metadata.Chipping.Quantification``.
+"""
+
+from __future__ import annotations
+
+import logging
+import numbers
+
+import dask.array as da
+import numpy as np
+
+from hyperspy_chipping.fitting._calibrate import calibrate, design_matrix
+from hyperspy_chipping.fitting._design import Calibration
+from hyperspy_chipping.fitting._families import (
+    SHELLS,
+    exspy_families,
+    physics_families,
+    split_xray_line,
+)
+from hyperspy_chipping.fitting._linear import Projector
+
+_logger = logging.getLogger(__name__)
+
+INTENSITIES = ("family", "line")
+MODELS = ("family", "exspy")
+COMPOSITIONS = ("atomic", "weight")
+#: Lowest fit energy by default (keV): above the detector zero (strobe) peak.
+DEFAULT_LOW_ENERGY = 0.2
+#: Chips with fewer counts than this in the fit range are flagged.
+MIN_COUNTS = 100
+
+
+def _choice(name, value, options):
+    if value not in options:
+        raise ValueError(f"`{name}` must be one of {options}, got {value!r}.")
+    return value
+
+
+def energy_axis_kev(signal):
+    """Offset, scale (keV) and size of the energy axis; eV axes converted.
+
+    Raises
+    ------
+    ValueError
+        If the units are neither keV nor eV (nor undefined, taken as keV).
+    """
+    axis = signal.axes_manager.signal_axes[0]
+    units = str(axis.units)
+    if units == "eV":
+        factor = 1e-3
+    elif units in ("keV", "<undefined>", "None", ""):
+        factor = 1.0
+    else:
+        raise ValueError(f"The energy axis must be in keV or eV, got units {units!r}.")
+    return axis.offset * factor, axis.scale * factor, axis.size
+
+
+def parse_kfactors(kfactors, xray_lines, elements, intensity):
+    """Validate k-factors; return {line: k}, the intensity convention.
+
+    Parameters
+    ----------
+    kfactors : dict or sequence of float
+        ``{"La_La": 2.5, ...}`` (lines) or ``{"La_L": 2.5, ...}`` (shells:
+        family k-factors by definition), or a list in the alphabetical order
+        of ``metadata.Sample.xray_lines``, as exspy takes them.
+    xray_lines : list of str
+        ``metadata.Sample.xray_lines`` (may be empty).
+    elements : list of str
+        ``metadata.Sample.elements``.
+    intensity : {"family", "line"} or None
+        Requested convention; None: ``"family"``.
+
+    Returns
+    -------
+    dict, str
+        Main line -> k-factor, and the convention.
+    """
+    if isinstance(kfactors, dict):
+        items = dict(kfactors)
+    elif isinstance(kfactors, (list, tuple, np.ndarray)):
+        lines = sorted(xray_lines)
+        if len(kfactors) != len(lines) or not lines:
+            raise ValueError(
+                f"`kfactors` given as a list needs one value per line of "
+                f"metadata.Sample.xray_lines {lines} (alphabetical), got "
+                f"{len(kfactors)} values."
+            )
+        items = dict(zip(lines, kfactors))
+    else:
+        raise TypeError(
+            "`kfactors` must be a dict {line: k} or a list in the alphabetical "
+            f"order of metadata.Sample.xray_lines, got {type(kfactors).__name__}."
+        )
+    if not items:
+        raise ValueError("`kfactors` is empty: give one k-factor per quantified line.")
+    shells = {key for key in items if split_xray_line(key)[1] in SHELLS}
+    if shells and len(shells) != len(items):
+        raise ValueError(
+            f"`kfactors` mixes shell keys {sorted(shells)} (family k-factors) "
+            "with line keys: use one convention."
+        )
+    if shells and intensity == "line":
+        raise ValueError(
+            "`kfactors` are keyed by shell (family k-factors, e.g. 'La_L') but "
+            "`intensity='line'` asks for main-line intensities: these do not "
+            "pair. Use intensity='family' or main-line k-factors."
+        )
+    convention = intensity or "family"
+    out = {}
+    for key, value in items.items():
+        element, line = split_xray_line(key)
+        if element not in elements:
+            raise ValueError(
+                f"`kfactors` has {key!r}, but {element} is not in "
+                f"metadata.Sample.elements {list(elements)}: add it with "
+                "add_elements."
+            )
+        if line in SHELLS:
+            line = f"{line}a"
+        if line[1:] != "a":
+            raise ValueError(
+                f"`kfactors` key {key!r}: quantify a main line (Ka, La, Ma) or "
+                "a shell (K, L, M)."
+            )
+        if not isinstance(value, numbers.Real) or not np.isfinite(value) or value <= 0:
+            raise ValueError(
+                f"`kfactors[{key!r}]` must be a positive number, got {value!r}."
+            )
+        out[f"{element}_{line}"] = float(value)
+    missing = sorted(set(xray_lines) - set(out))
+    if missing and isinstance(kfactors, dict):
+        raise ValueError(
+            f"No k-factor for the quantified line(s) {missing} of "
+            "metadata.Sample.xray_lines: give one each, or remove them from "
+            "xray_lines."
+        )
+    return dict(sorted(out.items())), convention
+
+
+def _chip_spectra(signal):
+    data = signal.data
+    if isinstance(data, da.Array):
+        _logger.info("Computing the chip spectra of a lazy signal.")
+        data = data.compute()
+    flat = np.asarray(data).reshape(-1, data.shape[-1])
+    if np.issubdtype(flat.dtype, np.floating) and not np.isfinite(flat).all():
+        raise ValueError(
+            "The chip spectra contain NaN or infinite counts; EDS counts must be "
+            "finite and >= 0."
+        )
+    if flat.size and flat.min() < 0:
+        raise ValueError(
+            f"The chip spectra contain negative counts (minimum {flat.min()}); "
+            "EDS counts must be >= 0."
+        )
+    return flat
+
+
+def fit_chips(
+    signal, lines, *, model, background, background_order, energy_range, refine
+):
+    """Fit all chips; return families, amplitudes, projector and more."""
+    md = signal.metadata
+    elements = list(md.Sample.elements)
+    beam_energy = float(md.get_item("Acquisition_instrument.TEM.beam_energy", 300.0))
+    offset, scale, size = energy_axis_kev(signal)
+    axis_lo, axis_hi = offset, offset + scale * (size - 1)
+    if model == "exspy":
+        families = exspy_families(signal)
+        if str(signal.axes_manager.signal_axes[0].units) == "eV":
+            families = [
+                type(f)(
+                    f.element,
+                    f.shell,
+                    f.names,
+                    f.energies * 1e-3,
+                    f.weights,
+                    f.main,
+                    f.fwhm * 1e-3,
+                )
+                for f in families
+            ]
+        lo, hi = energy_range if energy_range is not None else (axis_lo, axis_hi)
+    else:
+        lo, hi = (
+            (DEFAULT_LOW_ENERGY, beam_energy) if energy_range is None else energy_range
+        )
+        lo, hi = max(lo, axis_lo), min(hi, axis_hi, beam_energy)
+        families = physics_families(elements, beam_energy, (lo, hi))
+    if hi <= lo:
+        raise ValueError(
+            f"`energy_range` ({lo:.3f}, {hi:.3f}) keV holds no channel of the "
+            f"energy axis ({axis_lo:.3f} to {axis_hi:.3f} keV)."
+        )
+    fitted = {f.element for f in families}
+    for element in elements:
+        if element not in fitted:
+            raise ValueError(
+                f"{element} (metadata.Sample.elements) has no X-ray line inside "
+                f"the fit range {lo:.2f}-{hi:.2f} keV at {beam_energy} kV: remove "
+                "it or widen `energy_range`."
+            )
+    by_line = {f.line: i for i, f in enumerate(families)}
+    for line in lines:
+        if line not in by_line:
+            raise ValueError(
+                f"The quantified line {line} is not in the model: it lies "
+                f"outside the fit range {lo:.2f}-{hi:.2f} keV or is not excited "
+                f"at {beam_energy} kV."
+            )
+    channels = np.arange(size)
+    energies = offset + scale * channels
+    channels = channels[(energies >= lo) & (energies <= hi)]
+    spectra = _chip_spectra(signal)[:, channels]
+    fwhm0 = float(
+        md.get_item(
+            "Acquisition_instrument.TEM.Detector.EDS.energy_resolution_MnKa", 130.0
+        )
+    )
+    cal0 = Calibration(offset, scale, fwhm0)
+    exspy_like = model == "exspy"
+    if exspy_like:
+        # Stock exspy: metadata calibration, unweighted least squares.
+        cal, weights = cal0, np.ones(channels.size)
+    else:
+        cal, weights, _ = calibrate(
+            spectra.sum(axis=0),
+            channels,
+            cal0,
+            families,
+            background,
+            background_order,
+            beam_energy,
+            refine=refine,
+        )
+    design = design_matrix(
+        families,
+        cal,
+        channels,
+        background,
+        background_order,
+        beam_energy,
+        exspy_like=exspy_like,
+    )
+    projector = Projector.from_design(design, weights)
+    amplitudes = projector.fit(spectra)
+    return {
+        "families": families,
+        "calibration": cal,
+        "channels": channels,
+        "spectra": spectra,
+        "projector": projector,
+        "amplitudes": amplitudes,
+        "rows": [by_line[line] for line in lines],
+        "energy_range": (float(lo), float(hi)),
+        "beam_energy": beam_energy,
+    }
