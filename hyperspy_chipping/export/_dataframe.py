@@ -60,7 +60,7 @@ def dataframe_attrs(signal) -> dict:
     for key in ("x_bounds", "y_bounds", "bounds", "labels", "n_pixels"):
         chipping.pop(key, None)
     chipping.pop("label_image", None)
-    chipping.pop("Quantification", None)
+    quant = chipping.pop("Quantification", None)
     attrs = {
         "hyperspy_chipping_version": __version__,
         "title": md.General.get_item("title", ""),
@@ -77,7 +77,59 @@ def dataframe_attrs(signal) -> dict:
         "beam_energy": md.get_item("Acquisition_instrument.TEM.beam_energy"),
         "chipping": chipping,
     }
+    if quant is not None:
+        attrs["quantification"] = {
+            key: quant[key]
+            for key in (
+                "method",
+                "intensity",
+                "model",
+                "background",
+                "background_order",
+                "xray_lines",
+                "elements",
+                "kfactors",
+                "energy_range",
+                "Calibration",
+                "families",
+                "thickness",
+                "take_off_angle",
+            )
+            if key in quant
+        }
     return _to_builtin(attrs)
+
+
+def quantification_columns(signal) -> dict[str, np.ndarray]:
+    """Per-chip results of ``quantify_chips`` as named columns (may be empty).
+
+    ``at_<El>``, ``wt_<El>`` and their ``_std``, ``I_<line>`` and
+    ``I_<line>_std``, ``chi2_red`` and ``low_counts``, for the chips of
+    `signal` (slicing-safe: looked up by chip index).
+    """
+    q = signal.metadata.get_item("Chipping.Quantification")
+    if q is None:
+        return {}
+    from hyperspy_chipping.chipping._table import flat_chip_index
+
+    index = flat_chip_index(signal)
+    cols = {}
+    for prefix, key in (("at", "atomic_percent"), ("wt", "weight_percent")):
+        values = np.asarray(q[key])[index]
+        std = np.asarray(q[f"{key}_std"])[index]
+        for i, element in enumerate(q.elements):
+            cols[f"{prefix}_{element}"] = values[:, i]
+            cols[f"{prefix}_{element}_std"] = std[:, i]
+    inten = np.asarray(q.intensities)[index]
+    inten_std = np.asarray(q.intensities_std)[index]
+    for i, line in enumerate(q.xray_lines):
+        cols[f"I_{line}"] = inten[:, i]
+        cols[f"I_{line}_std"] = inten_std[:, i]
+    cols["chi2_red"] = np.asarray(q.chi2_red)[index]
+    cols["low_counts"] = np.asarray(q.low_counts)[index].astype(bool)
+    if "mass_thickness" in q:
+        cols["mass_thickness"] = np.asarray(q.mass_thickness)[index]
+    return cols
 
 
 def chips_to_dataframe(signal, *, spectra=False, spectrum_format="array"):
@@ -101,6 +153,7 @@ def chips_to_dataframe(signal, *, spectra=False, spectrum_format="array"):
     columns = {"chip_id": np.arange(flat.shape[0])}
     columns.update(table)
     columns["counts"] = flat.sum(axis=1)
+    columns.update(quantification_columns(signal))
     df = pd.DataFrame(columns)
     if spectra:
         if spectrum_format == "array":

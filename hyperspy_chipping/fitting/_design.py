@@ -24,6 +24,7 @@ counts) and a few background columns. Every chip shares ``A``.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +33,10 @@ from scipy.special import erf
 from hyperspy_chipping.fitting import _xray_families as physics
 
 BACKGROUNDS = ("bremsstrahlung", "polynomial")
+#: Grid (keV) on which the detector efficiency is tabulated once: xraydb's
+#: attenuation look-up is slow, and the fits evaluate it many times. 10 eV
+#: steps resolve the window's absorption edges to a channel.
+_EFFICIENCY_STEPS = ((0.1, 30.0, 0.01), (30.0, 400.0, 1.0))
 _SIGMA_PER_FWHM = 1.0 / (2.0 * np.sqrt(2.0 * np.log(2.0)))
 
 
@@ -111,6 +116,12 @@ def peak_columns(families, calibration: Calibration, channels, exspy_like=False)
     return out
 
 
+@functools.lru_cache(maxsize=1)
+def _efficiency_table():
+    grid = np.concatenate([np.arange(*step) for step in _EFFICIENCY_STEPS])
+    return grid, physics.detector_efficiency(grid)
+
+
 def background_columns(kind, calibration, channels, beam_energy, order):
     """Background basis: a bremsstrahlung shape or a polynomial.
 
@@ -153,6 +164,7 @@ def background_columns(kind, calibration, channels, beam_energy, order):
         return poly
     safe = np.clip(e, physics.LOW_ENERGY_CUTOFF, None)
     kramers = np.clip(beam_energy - safe, 0, None) / safe
-    shape = kramers * physics.detector_efficiency(safe) * calibration.scale
+    grid, table = _efficiency_table()
+    shape = kramers * np.interp(safe, grid, table) * calibration.scale
     shape = shape / shape.max()
     return poly * shape[:, None]

@@ -93,7 +93,9 @@ def ratio_fractions(intensities, covariance, factors):
     with np.errstate(invalid="ignore", divide="ignore"):
         f = u / total[:, None]
         # J[a, b] = d f_a / d I_b = c_b (delta_ab - f_a) / S
-        c = np.broadcast_to(factors, intensities.shape) * positive
+        # Unmasked: a clipped (absent) element keeps the uncertainty of its
+        # estimate, c_A sigma_A / S, a detection limit rather than 0.
+        c = np.broadcast_to(factors, intensities.shape)
         eye = np.eye(intensities.shape[1])
         jac = (eye[None] - f[:, :, None]) * (c / total[:, None])[:, None, :]
     cov = jac @ covariance @ np.swapaxes(jac, 1, 2)

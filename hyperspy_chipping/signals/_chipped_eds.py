@@ -196,6 +196,147 @@ class ChippedEDSSpectrum(TEMDispatchMixin, EDSTEMSpectrum):
             self, spectra=spectra, spectrum_format=spectrum_format
         )
 
+    def quantify_chips(
+        self,
+        kfactors,
+        *,
+        method="CL",
+        intensity=None,
+        model="family",
+        composition="atomic",
+        background=None,
+        background_order=None,
+        energy_range=None,
+        thickness=None,
+        absorption_correction=False,
+        refine=True,
+    ):
+        """Fit and quantify every chip; store the results; return the maps.
+
+        Parameters
+        ----------
+        kfactors : dict or list of float
+            Factors of the quantified lines: ``{"La_La": 2.5, "Fe_Ka": 1.0,
+            ...}`` (or keyed by shell, ``{"La_L": 2.5, ...}``: family
+            k-factors by definition), or a list in the alphabetical order of
+            ``metadata.Sample.xray_lines``, as exspy takes them. Weight-based
+            k-factors for ``"CL"``, zeta factors (kg/m²) for ``"zeta"``,
+            cross sections (barn) for ``"cross_section"``. Every element of
+            ``metadata.Sample.elements`` is fitted; only the lines given here
+            are quantified (a system peak such as the Cu grid is fitted so
+            that it steals nothing, and left out of the composition).
+        method : {"CL", "zeta", "cross_section"}, default "CL"
+            Quantification method, as in exspy.
+        intensity : {"family", "line"}, optional
+            What the k-factors were calibrated against: the whole shell
+            family (Velox, Bruker and theoretical tables; the default) or the
+            main line alone (exspy's examples). The intensities are reported
+            in the same convention, so that they pair with the k-factors.
+        model : {"family", "exspy"}, default "family"
+            ``"family"``: every shell family fitted as one shape (all its
+            sub-lines, Kα1 and Kα2 apart, with physics-based weights), a
+            bremsstrahlung background, the energy calibration and resolution
+            refined on the summed spectrum. ``"exspy"``: exspy's stock
+            ``EDSModel`` (main lines with twinned sub-lines, 6th-order
+            polynomial, whole energy axis, unweighted), to reproduce a stock
+            HyperSpy result side by side.
+        composition : {"atomic", "weight"}, default "atomic"
+            Which maps to return (both are stored).
+        background : {"bremsstrahlung", "polynomial"}, optional
+            Background shape; default bremsstrahlung (``model="family"``) or
+            polynomial (``model="exspy"``).
+        background_order : int, optional
+            Degree of the background polynomial (default 3 for the
+            bremsstrahlung multiplier, 6 for the polynomial).
+        energy_range : tuple of float, optional
+            Fit range in keV. Default: 0.2 keV (above the detector zero peak)
+            to the end of the axis or the beam energy (``model="family"``),
+            the whole axis (``model="exspy"``).
+        thickness : float, optional
+            Specimen thickness in nm, for the CL absorption correction.
+        absorption_correction : bool, default False
+            Correct for absorption in a thin film (iterated with the
+            composition; CL needs `thickness`, zeta and cross section use the
+            mass thickness they measure).
+        refine : bool, default True
+            Refine the energy offset, gain and resolution on the summed
+            spectrum (``model="family"``).
+
+        Returns
+        -------
+        list of hyperspy.signal.BaseSignal
+            One composition map per quantified element, in %
+            (:class:`~hyperspy.signals.Signal2D` for a chip grid,
+            :class:`~hyperspy.signals.Signal1D` for label chips). Everything
+            else — intensities, standard deviations, weight and atomic %,
+            reduced chi-squared, low-count flags, the calibration — is in
+            ``metadata.Chipping.Quantification`` and in
+            :meth:`to_dataframe`.
+
+        Raises
+        ------
+        ValueError
+            For an unknown `method`, `intensity`, `model`, `composition` or
+            `background`; no elements set; a missing, non-positive or
+            unknown k-factor; k-factors whose convention conflicts with
+            `intensity`; a quantified line outside the fit range; an element
+            with no line in the fit range; NaN or negative counts; a signal
+            that has not been chipped.
+        TypeError
+            If `kfactors` is neither a dict nor a list.
+
+        See Also
+        --------
+        exspy.signals.EDSTEMSpectrum.quantification, to_dataframe
+
+        Notes
+        -----
+        Once the calibration, widths and sub-line weights are fixed, the
+        model is linear in its amplitudes: every chip is fitted by one
+        matrix product with a weighted least-squares projector whose Poisson
+        weights come from the model of the summed spectrum, never from the
+        chip's own noisy counts (so low-count chips stay unbiased). The
+        standard deviations are the Poisson covariance of that estimator,
+        propagated to the composition. A negative intensity (noise on an
+        absent element) counts as 0 in the composition; the signed value is
+        kept in the intensities. Chips with no counts get NaN; chips with
+        fewer than 100 counts are flagged ``low_counts``. A lazy signal's
+        chip spectra are computed (they are small).
+
+        Examples
+        --------
+        >>> from hyperspy_chipping.data import sto_lfo_cross_section
+        >>> s = sto_lfo_cross_section((60, 60), seed=1)
+        >>> s.set_signal_type("EDS_TEM_chipped")
+        >>> chips = s.chip(15)
+        >>> k = s.metadata.Simulation.kfactors.as_dictionary()
+        >>> maps = chips.quantify_chips(k)
+        >>> [m.metadata.General.title for m in maps]
+        ['atomic percent of Fe', 'atomic percent of La', 'atomic percent of O', 'atomic percent of Sr', 'atomic percent of Ti']
+        >>> round(float(maps[1].data[0, 0]))   # La in LaFeO3: 20 at.%
+        20
+        """
+        from hyperspy_chipping.quantification._run import (
+            composition_maps,
+            quantify_chipped,
+        )
+
+        quantify_chipped(
+            self,
+            kfactors,
+            method=method,
+            intensity=intensity,
+            model=model,
+            composition=composition,
+            background=background,
+            background_order=background_order,
+            energy_range=energy_range,
+            thickness=thickness,
+            absorption_correction=absorption_correction,
+            refine=refine,
+        )
+        return composition_maps(self, composition)
+
     def get_source_map(self, values):
         """Paint one value per chip back onto the pixels of the source map.
 
