@@ -311,8 +311,10 @@ class ChippedEDSSpectrum(TEMDispatchMixin, EDSTEMSpectrum):
         >>> chips = s.chip(15)
         >>> k = s.metadata.Simulation.kfactors.as_dictionary()
         >>> maps = chips.quantify_chips(k)
-        >>> [m.metadata.General.title for m in maps]
-        ['atomic percent of Fe', 'atomic percent of La', 'atomic percent of O', 'atomic percent of Sr', 'atomic percent of Ti']
+        >>> [m.metadata.Sample.elements[0] for m in maps]
+        ['Fe', 'La', 'O', 'Sr', 'Ti']
+        >>> maps[1]
+        <Signal2D, title: atomic percent of La, dimensions: (|4, 4)>
         >>> round(float(maps[1].data[0, 0]))   # La in LaFeO3: 20 at.%
         20
         """
