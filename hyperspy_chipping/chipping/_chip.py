@@ -120,6 +120,16 @@ def check_source(signal) -> None:
                 f"The {axis.name!r} axis of `signal` is not uniform; chipping "
                 "needs uniform axes."
             )
+    data = signal.data
+    if not signal._lazy and (
+        np.issubdtype(data.dtype, np.floating)
+        or np.issubdtype(data.dtype, np.signedinteger)
+    ):
+        if not np.all(data >= 0):  # one pass; False for NaN too
+            raise ValueError(
+                "`signal` has negative or NaN counts; EDS counts must be finite "
+                "and >= 0."
+            )
     if "Chipping" in signal.metadata:
         raise ValueError(
             "`signal` is already chipped (it has metadata.Chipping); chip the "

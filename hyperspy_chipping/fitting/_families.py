@@ -221,8 +221,9 @@ def exspy_families(signal) -> list[Family]:
     for main in model.xray_lines:
         subs = [c for c in model.family_lines if c.A.twin is main.A]
         comps = [main] + subs
-        # exspy's twin: A_sub = weight * A_main.
-        ratios = np.array([1.0] + [c.A.twin_function(1.0) for c in subs])
+        # exspy twins A_sub = weight * A_main: read the weights at A_main = 1.
+        main.A.value = 1.0
+        ratios = np.array([1.0] + [c.A.value for c in subs])
         element, line = split_xray_line(main.name)
         families.append(
             Family(

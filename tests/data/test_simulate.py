@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 from hyperspy_chipping.data import sto_lfo_cross_section
+from hyperspy_chipping.data._simulate import expected_spectra
 from hyperspy_chipping.fitting._xray_families import (
     detector_efficiency,
     family_lines,
     gaussian_channel_areas,
 )
-from hyperspy_chipping.data._simulate import expected_spectra
 
 # Reference values written by hand, not taken from the code under test.
 # Line energies (keV): X-ray Data Booklet (Bearden / Elam).
