@@ -179,17 +179,49 @@ def physics_families(elements, beam_energy: float, energy_range) -> list[Family]
             main_energy = energies[main].mean() if main.any() else np.nan
             if not low <= main_energy <= high:
                 continue
-            out.append(
-                Family(
-                    element,
-                    shell,
-                    tuple(x.name for x in lines),
-                    energies,
-                    np.array([x.weight for x in lines]),
-                    main,
+            names = tuple(x.name for x in lines)
+            weights = np.array([x.weight for x in lines])
+            if shell == "M":
+                names, energies, weights, main = _add_exspy_m_lines(
+                    element, names, energies, weights, main
                 )
-            )
+            out.append(Family(element, shell, names, energies, weights, main))
     return out
+
+
+def _add_exspy_m_lines(element, names, energies, weights, main):
+    """Add the M lines xraydb lacks (Mζ, M2N4, M3O4,5) from exspy's database.
+
+    Their weights relative to Mα are exspy's, times the detector efficiency
+    ratio; the family is renormalised. These weak lines matter for heavy
+    elements (Pt, Au, W): without them the fit leaves peaks in the residual.
+    """
+    from exspy.material import elements as elements_db
+
+    table = elements_db[element].Atomic_properties.Xray_lines.as_dictionary()
+    if "Ma" not in table or not main.any():
+        return names, energies, weights, main
+    ma_weight = weights[main].sum()
+    ma_energy = float(energies[main].mean())
+    eff_ma = physics.detector_efficiency([ma_energy])[0]
+    extra = [
+        (name, line["energy (keV)"], line["weight"])
+        for name, line in table.items()
+        if name[0] == "M"
+        and name not in ("Ma", "Mb", "Mg")
+        and np.min(np.abs(energies - line["energy (keV)"])) > 0.02
+    ]
+    if not extra or eff_ma <= 0:
+        return names, energies, weights, main
+    e_new = np.array([e for _, e, _ in extra])
+    w_new = np.array([w for _, _, w in extra]) * ma_weight
+    w_new = w_new * physics.detector_efficiency(e_new) / eff_ma
+    order = np.argsort(np.concatenate([energies, e_new]), kind="stable")
+    names = tuple(np.array(names + tuple(n for n, _, _ in extra), dtype=object)[order])
+    energies = np.concatenate([energies, e_new])[order]
+    weights = np.concatenate([weights, w_new])[order]
+    main = np.concatenate([main, np.zeros(len(extra), bool)])[order]
+    return names, energies, weights / weights.sum(), main
 
 
 def exspy_families(signal) -> list[Family]:

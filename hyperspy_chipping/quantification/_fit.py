@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import numbers
+import warnings
 
 import dask.array as da
 import numpy as np
@@ -41,6 +42,7 @@ from hyperspy_chipping.fitting._families import (
     split_xray_line,
 )
 from hyperspy_chipping.fitting._linear import Projector
+from hyperspy_chipping.fitting._refine import missing_peaks, refine_line_weights
 
 _logger = logging.getLogger(__name__)
 
@@ -243,20 +245,24 @@ def fit_chips(
     )
     cal0 = Calibration(offset, scale, fwhm0)
     exspy_like = model == "exspy"
+    report = {}
     if exspy_like:
         # Stock exspy: metadata calibration, unweighted least squares.
         cal, weights = cal0, np.ones(channels.size)
     else:
-        cal, weights, _ = calibrate(
-            spectra.sum(axis=0),
-            channels,
-            cal0,
-            families,
-            background,
-            background_order,
-            beam_energy,
-            refine=refine,
+        total = spectra.sum(axis=0)
+        args = (background, background_order, beam_energy)
+        cal, weights, model_sum = calibrate(
+            total, channels, cal0, families, *args, refine=refine
         )
+        if refine:
+            families, report = refine_line_weights(
+                total, channels, cal, families, *args, weights
+            )
+            cal, weights, model_sum = calibrate(
+                total, channels, cal, families, *args, refine=True
+            )
+        _warn_missing_peaks(total, model_sum, cal, channels, elements)
     design = design_matrix(
         families,
         cal,
@@ -278,4 +284,25 @@ def fit_chips(
         "rows": [by_line[line] for line in lines],
         "energy_range": (float(lo), float(hi)),
         "beam_energy": beam_energy,
+        "line_weights": report,
     }
+
+
+def _warn_missing_peaks(total, model, calibration, channels, elements):
+    """Tell the user about peaks in the summed spectrum the model lacks."""
+    from exspy.utils.eds import get_xray_lines_near_energy
+
+    for energy in missing_peaks(total, model, calibration, channels)[:3]:
+        candidates = [
+            line
+            for line in get_xray_lines_near_energy(energy, width=0.1)
+            if line.split("_")[0] not in elements
+        ][:4]
+        hint = f" (candidates: {', '.join(candidates)})" if candidates else ""
+        warnings.warn(
+            f"The summed spectrum has a peak at {energy:.2f} keV that the model "
+            f"lacks{hint}: add the element with add_elements(), or the "
+            "intensities of overlapping lines will be biased.",
+            UserWarning,
+            stacklevel=5,
+        )

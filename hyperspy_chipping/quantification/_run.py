@@ -96,7 +96,7 @@ def quantify_chipped(
         background = "polynomial" if model == "exspy" else "bremsstrahlung"
     _choice("background", background, BACKGROUNDS)
     if background_order is None:
-        background_order = 6 if background == "polynomial" else 3
+        background_order = 6 if background == "polynomial" else 5
     md = signal.metadata
     if "Chipping" not in md:
         raise ValueError(
@@ -250,6 +250,7 @@ def _store(
         "quantified": full(np.ones(counts.shape, bool), fill=False),
         "amplitudes": full(fit["amplitudes"]),
         "families": [f.key for f in fit["families"]],
+        "line_weights": fit["line_weights"],
     }
     if thickness is not None:
         q["thickness"] = thickness

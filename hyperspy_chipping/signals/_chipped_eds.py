@@ -246,7 +246,7 @@ class ChippedEDSSpectrum(TEMDispatchMixin, EDSTEMSpectrum):
             Background shape; default bremsstrahlung (``model="family"``) or
             polynomial (``model="exspy"``).
         background_order : int, optional
-            Degree of the background polynomial (default 3 for the
+            Degree of the background polynomial (default 5 for the
             bremsstrahlung multiplier, 6 for the polynomial).
         energy_range : tuple of float, optional
             Fit range in keV. Default: 0.2 keV (above the detector zero peak)

@@ -1,0 +1,221 @@
+# Copyright 2026 The hyperspy_chipping developers
+#
+# This file is part of hyperspy_chipping.
+#
+# hyperspy_chipping is free software: you can redistribute it and/or modify
+# it under the terms of the GNU General Public License as published by
+# the Free Software Foundation, either version 3 of the License, or
+# (at your option) any later version.
+#
+# hyperspy_chipping is distributed in the hope that it will be useful,
+# but WITHOUT ANY WARRANTY; without even the implied warranty of
+# MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE. See the
+# GNU General Public License for more details.
+#
+# You should have received a copy of the GNU General Public License
+# along with hyperspy_chipping. If not, see <https://www.gnu.org/licenses/#GPL>.
+"""Refine sub-line weights on the summed spectrum, and find missing peaks.
+
+Tabulated relative intensities of sub-lines differ by several % between
+databases, and the detected ratios also carry the detector efficiency. On the
+map's summed spectrum, where counts are plentiful, each group of sub-lines
+(Kβ; Lβ, Lγ, Lℓ; Mβ, Mγ, Mζ, ...) of a family gets its own amplitude for one
+linear fit; the fitted group ratios replace the tabulated ones within bounds,
+and are then held fixed for the chip fits. A group whose ratio the data do
+not determine (too few counts, or a line hidden under another family's peak)
+keeps the tabulated value.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+import numpy as np
+
+from hyperspy_chipping.fitting._design import background_columns, peak_columns
+
+_logger = logging.getLogger(__name__)
+
+#: A refined group ratio may move by at most this factor from the table.
+WEIGHT_BOUNDS = (0.5, 2.0)
+#: Largest relative standard deviation of a refined ratio that is accepted.
+MAX_RELATIVE_STD = 0.05
+#: A group is refined only if this fraction of it (and of the main line) lies
+#: inside the fit range: a tail at the edge of the range says little.
+MIN_INSIDE = 0.95
+#: Groups carrying less of their family than this are not refined alone.
+MIN_GROUP_WEIGHT = 0.02
+
+
+def line_groups(family) -> np.ndarray:
+    """Group index of every line: 0 = main line, then one per Siegbahn letter.
+
+    ``Kα1, Kα2 -> 0; Kβ* -> 1``; ``Lα -> 0, Lβ -> 1, Lγ -> 2, Lℓ -> 3, ...``.
+    Weak groups (< ``MIN_GROUP_WEIGHT`` of the family) join group 0.
+
+    Examples
+    --------
+    >>> from hyperspy_chipping.fitting._families import physics_families
+    >>> la = physics_families(["La"], 300.0, (0.2, 20.0))[0]
+    >>> groups = dict(zip(la.names, line_groups(la).tolist()))
+    >>> groups["La1"], groups["Lb1"], groups["Lb2,15"], groups["Lg1"]
+    (0, 1, 1, 2)
+    """
+    letters = [name[1] if len(name) > 1 else "a" for name in family.names]
+    letters = ["a" if m else letter for letter, m in zip(letters, family.main)]
+    unique = ["a"] + sorted(set(letters) - {"a"})
+    groups = np.array([unique.index(letter) for letter in letters])
+    for g in range(1, len(unique)):
+        if family.weights[groups == g].sum() < MIN_GROUP_WEIGHT:
+            groups[groups == g] = 0
+    # Renumber 0..n-1.
+    _, groups = np.unique(groups, return_inverse=True)
+    return groups
+
+
+def refine_line_weights(
+    spectrum, channels, calibration, families, background, order, beam_energy, weights
+):
+    """Refine the sub-line group ratios of every family on one spectrum.
+
+    Parameters
+    ----------
+    spectrum : numpy.ndarray
+        Counts in the fit channels (the sum of all chips).
+    channels : numpy.ndarray
+        Their indices.
+    calibration : Calibration
+        Calibration, already refined.
+    families : list of Family
+        Families with tabulated weights.
+    background, order, beam_energy
+        Background model, as for the chip fit.
+    weights : numpy.ndarray
+        Channel weights (``1 / model``).
+
+    Returns
+    -------
+    families : list of Family
+        Families with refined weights.
+    report : dict
+        Per family key: ``{group name: factor applied}``; factors at a bound
+        are reported and warned about.
+    """
+    columns, owners = [], []
+    group_of = []
+    for j, fam in enumerate(families):
+        groups = line_groups(fam)
+        group_of.append(groups)
+        for g in range(groups.max() + 1):
+            sub = fam.with_weights(np.where(groups == g, fam.weights, 0.0))
+            column = peak_columns([sub], calibration, channels)[:, 0]
+            columns.append(column)
+            # (family, group, tabulated weight, fraction inside the fit range)
+            owners.append((j, g, fam.weights[groups == g].sum(), column.sum()))
+    bg = background_columns(background, calibration, channels, beam_energy, order)
+    design = np.hstack([np.array(columns).T, bg])
+    sw = np.sqrt(weights)
+    a = design * sw[:, None]
+    coef, *_ = np.linalg.lstsq(a, np.asarray(spectrum, float) * sw, rcond=None)
+    # Poisson covariance of the estimate (weights = 1 / model).
+    cov = np.linalg.pinv(a.T @ a)
+    out, report = [], {}
+    k = 0
+    for j, fam in enumerate(families):
+        groups = group_of[j]
+        n = groups.max() + 1
+        idx = list(range(k, k + n))
+        k += n
+        amp, var = coef[idx], np.diag(cov)[idx]
+        table = np.array([owners[i][2] for i in idx])
+        main_amp = amp[0]
+        if n == 1 or main_amp <= 0:
+            out.append(fam)
+            continue
+        factors = np.ones(n)
+        for g in range(1, n):
+            ratio = amp[g] / main_amp / (table[g] / table[0])
+            # Relative std of the ratio, from the two amplitudes.
+            rel = np.sqrt(var[g] / max(amp[g], 1e-12) ** 2 + var[0] / main_amp**2)
+            inside = min(owners[idx[g]][3], owners[idx[0]][3])
+            if amp[g] <= 0 or rel > MAX_RELATIVE_STD or inside < MIN_INSIDE:
+                continue
+            clipped = float(np.clip(ratio, *WEIGHT_BOUNDS))
+            if clipped != ratio:
+                warnings.warn(
+                    f"The {fam.key} sub-line group {_group_name(fam, groups, g)} "
+                    f"fits at {ratio:.2f} x its tabulated ratio; held at the "
+                    f"bound {clipped:.2f}. A line of another element may be "
+                    "missing from the model.",
+                    UserWarning,
+                    stacklevel=4,
+                )
+            factors[g] = clipped
+        refined = fam.weights * factors[groups]
+        out.append(fam.with_weights(refined))
+        report[fam.key] = {
+            _group_name(fam, groups, g): float(factors[g]) for g in range(1, n)
+        }
+    _logger.info("refined sub-line weights: %s", report)
+    return out, report
+
+
+def _group_name(family, groups, g) -> str:
+    names = [n for n, gg in zip(family.names, groups) if gg == g]
+    return "+".join(names)
+
+
+def missing_peaks(spectrum, model, calibration, channels, threshold=8.0):
+    """Energies where the data show a peak that the model lacks.
+
+    The residual is summed over a window of one FWHM around every channel
+    and compared with its Poisson standard deviation; windows above
+    `threshold` sigma, and holding at least 0.2 % of the counts, are peaks
+    the model is missing.
+
+    Parameters
+    ----------
+    spectrum, model : numpy.ndarray
+        Counts and fitted model in the fit channels.
+    calibration : Calibration
+        Energy axis.
+    channels : numpy.ndarray
+        Channel indices.
+    threshold : float
+        Significance in standard deviations.
+
+    Returns
+    -------
+    list of float
+        Peak energies (keV), strongest first.
+
+    Examples
+    --------
+    >>> from hyperspy_chipping.fitting._design import Calibration
+    >>> e = np.arange(1000) * 0.01
+    >>> model = np.full(1000, 100.0)
+    >>> data = model + 3000 * np.exp(-0.5 * ((e - 8.04) / 0.06) ** 2)
+    >>> missing_peaks(data, model, Calibration(0.0, 0.01, 130.0), np.arange(1000))
+    [8.04]
+    """
+    from hyperspy_chipping.fitting import _xray_families as physics
+
+    y = np.asarray(spectrum, float)
+    mu = np.clip(np.asarray(model, float), 1e-9, None)
+    energies = calibration.centres(channels)
+    fwhm = physics.fwhm_at_energy(np.clip(energies, 0, None), calibration.fwhm_mnka)
+    half = max(1, int(round(np.median(fwhm) / calibration.scale / 2)))
+    kernel = np.ones(2 * half + 1)
+    excess = np.convolve(y - mu, kernel, mode="same")
+    sigma = np.sqrt(np.convolve(mu, kernel, mode="same"))
+    z = excess / sigma
+    significant = (z > threshold) & (excess > 2e-3 * y.sum())
+    # Local maxima of the significance, two peak widths apart at least.
+    w = 4 * half
+    padded = np.pad(z, w, constant_values=-np.inf)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * w + 1)
+    is_max = z >= windows.max(axis=1)
+    found = np.flatnonzero(significant & is_max)
+    found = found[np.argsort(-z[found])]
+    return [round(float(energies[i]), 3) for i in found]
