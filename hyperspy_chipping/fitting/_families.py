@@ -42,6 +42,54 @@ from hyperspy_chipping.fitting import _xray_families as physics
 SHELLS = ("K", "L", "M")
 
 
+def default_line(element: str, beam_energy: float, energy_range) -> str:
+    """The main line a microscopist would quantify ``element`` with.
+
+    The K line if it lies inside the energy range and is excited well (edge
+    below half the beam energy); otherwise the L line, otherwise the M line —
+    e.g. ``Fe_Ka``, ``Sr_Ka``, and ``La_La`` on a 0-20 keV axis.
+
+    Parameters
+    ----------
+    element : str
+        Chemical symbol.
+    beam_energy : float
+        keV.
+    energy_range : tuple of float
+        (low, high) keV of the fit.
+
+    Returns
+    -------
+    str
+        The X-ray line, e.g. ``"La_La"``.
+
+    Raises
+    ------
+    ValueError
+        If no main line of the element lies inside the range.
+
+    Examples
+    --------
+    >>> default_line("La", 300.0, (0.2, 20.0)), default_line("Fe", 300.0, (0.2, 20.0))
+    ('La_La', 'Fe_Ka')
+    >>> default_line("La", 300.0, (0.2, 40.0))
+    'La_Ka'
+    """
+    from exspy.material import elements as elements_db
+
+    lines = elements_db[element].Atomic_properties.Xray_lines.as_dictionary()
+    low, high = energy_range
+    for line in ("Ka", "La", "Ma"):
+        if line in lines:
+            energy = lines[line]["energy (keV)"]
+            if low <= energy <= high and energy < beam_energy / 2:
+                return f"{element}_{line}"
+    raise ValueError(
+        f"{element} has no Ka, La or Ma line inside {low:.2f}-{high:.2f} keV at "
+        f"{beam_energy} kV."
+    )
+
+
 def split_xray_line(xray_line: str) -> tuple[str, str]:
     """Split ``"La_La"`` into element and line; the one parser of line names.
 

@@ -80,7 +80,7 @@ def energy_axis_kev(signal):
     return axis.offset * factor, axis.scale * factor, axis.size
 
 
-def parse_kfactors(kfactors, xray_lines, elements, intensity):
+def parse_kfactors(kfactors, xray_lines, elements, intensity, default=None):
     """Validate k-factors; return {line: k}, the intensity convention.
 
     Parameters
@@ -119,6 +119,15 @@ def parse_kfactors(kfactors, xray_lines, elements, intensity):
         )
     if not items:
         raise ValueError("`kfactors` is empty: give one k-factor per quantified line.")
+    # Keys that are elements ("La") get the element's line of
+    # metadata.Sample.xray_lines, or the line a microscopist would choose.
+    by_element = {split_xray_line(line)[0]: line for line in xray_lines}
+    resolved = {}
+    for key, value in items.items():
+        if "_" not in str(key) and str(key) in elements:
+            key = by_element.get(key) or (default(key) if default else key)
+        resolved[key] = value
+    items = resolved
     shells = {key for key in items if split_xray_line(key)[1] in SHELLS}
     if shells and len(shells) != len(items):
         raise ValueError(
@@ -285,7 +294,34 @@ def fit_chips(
         "energy_range": (float(lo), float(hi)),
         "beam_energy": beam_energy,
         "line_weights": report,
+        "model_definition": _definition(
+            families, cal, channels, background, beam_energy
+        ),
     }
+
+
+def _definition(families, calibration, channels, background, beam_energy):
+    """What rebuilds the fitted model as HyperSpy components (the model view)."""
+    from hyperspy_chipping.fitting import _xray_families as physics
+    from hyperspy_chipping.fitting._design import _efficiency_table
+
+    fams = {}
+    for f in families:
+        fwhm = (
+            f.fwhm
+            if f.fwhm is not None
+            else physics.fwhm_at_energy(f.energies, calibration.fwhm_mnka)
+        )
+        fams[f.key] = {
+            "names": list(f.names),
+            "energies": np.asarray(f.energies, float),
+            "weights": np.asarray(f.weights, float),
+            "fwhm": np.asarray(fwhm, float),
+        }
+    e = np.clip(calibration.centres(channels), 0.1, None)
+    grid, table = _efficiency_table()
+    kramers = np.clip(beam_energy - e, 0, None) / e * np.interp(e, grid, table)
+    return {"Families": fams, "background_norm": float(kramers.max())}
 
 
 def _warn_missing_peaks(total, model, calibration, channels, elements):

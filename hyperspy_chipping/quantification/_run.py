@@ -27,13 +27,16 @@ from hyperspy_chipping.chipping._table import (
     full_grid_shape,
 )
 from hyperspy_chipping.fitting._design import BACKGROUNDS
+from hyperspy_chipping.fitting._families import default_line
 from hyperspy_chipping.quantification._composition import METHODS, quantify
 from hyperspy_chipping.quantification._fit import (
     COMPOSITIONS,
+    DEFAULT_LOW_ENERGY,
     INTENSITIES,
     MIN_COUNTS,
     MODELS,
     _choice,
+    energy_axis_kev,
     fit_chips,
     parse_kfactors,
 )
@@ -110,7 +113,17 @@ def quantify_chipped(
             "in metadata.Sample.elements)."
         )
     xray_lines = list(md.get_item("Sample.xray_lines", []))
-    lines_k, convention = parse_kfactors(kfactors, xray_lines, elements, intensity)
+    beam_energy = float(md.get_item("Acquisition_instrument.TEM.beam_energy", 300.0))
+    offset, scale, size = energy_axis_kev(signal)
+    high = offset + scale * (size - 1) if energy_range is None else energy_range[1]
+    low = DEFAULT_LOW_ENERGY if energy_range is None else energy_range[0]
+
+    def default(element):
+        return default_line(element, beam_energy, (low, high))
+
+    lines_k, convention = parse_kfactors(
+        kfactors, xray_lines, elements, intensity, default
+    )
     lines = list(lines_k)
     fit = fit_chips(
         signal,
@@ -251,6 +264,8 @@ def _store(
         "amplitudes": full(fit["amplitudes"]),
         "families": [f.key for f in fit["families"]],
         "line_weights": fit["line_weights"],
+        "beam_energy": fit["beam_energy"],
+        **fit["model_definition"],
     }
     if thickness is not None:
         q["thickness"] = thickness

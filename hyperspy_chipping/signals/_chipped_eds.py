@@ -339,6 +339,41 @@ class ChippedEDSSpectrum(TEMDispatchMixin, EDSTEMSpectrum):
         )
         return composition_maps(self, composition)
 
+    def get_fit_model(self):
+        """The stored fit of every chip as a HyperSpy model.
+
+        Returns
+        -------
+        exspy.models.EDSTEMModel
+            A model of this signal holding, for every chip, the amplitudes
+            fitted by :meth:`quantify_chips`: one
+            :class:`~hyperspy_chipping.fitting.XrayLineFamily` per line family
+            and a :class:`~hyperspy_chipping.fitting.Bremsstrahlung` (or
+            polynomial) background, over the fit range. Look at it with the
+            usual tools: ``m.plot()``, ``m.print_current_values()``,
+            ``m.as_signal()``, ``m.store()``.
+
+        Raises
+        ------
+        ValueError
+            If the signal has not been quantified.
+
+        Examples
+        --------
+        >>> from hyperspy_chipping.data import sto_lfo_cross_section
+        >>> s = sto_lfo_cross_section((30, 30), seed=2)
+        >>> s.set_signal_type("EDS_TEM_chipped")
+        >>> chips = s.chip(15)
+        >>> maps = chips.quantify_chips(s.metadata.Simulation.kfactors.as_dictionary())
+        >>> m = chips.get_fit_model()
+        >>> [c.name for c in m][:3]
+        ['Fe_K', 'Fe_L', 'La_L']
+        >>> m.plot()  # doctest: +SKIP
+        """
+        from hyperspy_chipping.fitting._model import fit_model
+
+        return fit_model(self)
+
     def get_source_map(self, values):
         """Paint one value per chip back onto the pixels of the source map.
 

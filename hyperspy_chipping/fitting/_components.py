@@ -1,0 +1,196 @@
+# Copyright 2026 The hyperspy_chipping developers
+#
+# This file is part of hyperspy_chipping.
+#
+# hyperspy_chipping is free software: you can redistribute it and/or modify
+# it under the terms of the GNU General Public License as published by
+# the Free Software Foundation, either version 3 of the License, or
+# (at your option) any later version.
+#
+# hyperspy_chipping is distributed in the hope that it will be useful,
+# but WITHOUT ANY WARRANTY; without even the implied warranty of
+# MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE. See the
+# GNU General Public License for more details.
+#
+# You should have received a copy of the GNU General Public License
+# along with hyperspy_chipping. If not, see <https://www.gnu.org/licenses/#GPL>.
+"""Model components of the chip model, registered with HyperSpy.
+
+:class:`XrayLineFamily` is a whole shell family as one shape (amplitude =
+family intensity); :class:`Bremsstrahlung` is Kramers' continuum times the
+detector efficiency times a polynomial. Both are registered as
+``components1D`` in ``hyperspy_extension.yaml`` (keyed by their ``_id_name``),
+so a stored model restores wherever the package is installed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hyperspy.component import Component
+
+from hyperspy_chipping.fitting._design import _efficiency_table
+
+_SQRT2PI = np.sqrt(2 * np.pi)
+_SIGMA_PER_FWHM = 1.0 / (2.0 * np.sqrt(2.0 * np.log(2.0)))
+
+
+class XrayLineFamily(Component):
+    """A shell family of X-ray lines (e.g. La L) as one peak shape.
+
+    ``f(E) = A * sum_l w_l * G(E; E_l, sigma_l)`` with normalised Gaussians
+    and weights summing to 1, so that ``A`` is the intensity of the whole
+    family in counts. The line energies, weights and widths are fixed
+    attributes; only ``A`` is a (linear) parameter.
+
+    Parameters
+    ----------
+    energies : list of float
+        Line energies, in the units of the signal axis.
+    weights : list of float
+        Relative intensities (normalised to sum to 1).
+    fwhm : list of float
+        Line widths (FWHM), in the units of the signal axis.
+    element : str
+        Chemical symbol.
+    shell : str
+        ``"K"``, ``"L"`` or ``"M"``.
+
+    Examples
+    --------
+    >>> c = XrayLineFamily([6.391, 6.404, 7.058], [0.3, 0.58, 0.12],
+    ...                    [0.128, 0.128, 0.135], "Fe", "K")
+    >>> c.A.value = 1000.0
+    >>> x = np.linspace(0, 20, 20001)
+    >>> round(float(c.function(x).sum() * (x[1] - x[0])), 1)
+    1000.0
+    """
+
+    _id_name = "19bbfcbd-e5de-4981-b567-05e1fb54316a"
+
+    def __init__(
+        self, energies=(1.0,), weights=(1.0,), fwhm=(0.1,), element="", shell="K"
+    ):
+        super().__init__(["A"], linear_parameter_list=["A"])
+        weights = np.asarray(weights, dtype=float)
+        self.energies = np.asarray(energies, dtype=float)
+        self.weights = weights / weights.sum()
+        self.fwhm = np.broadcast_to(np.asarray(fwhm, dtype=float), self.energies.shape)
+        self.element = str(element)
+        self.shell = str(shell)
+        self.A.value = 1.0
+        self.A.free = True
+        for key, value in (
+            ("energies", self.energies.tolist()),
+            ("weights", self.weights.tolist()),
+            ("fwhm", self.fwhm.tolist()),
+            ("element", self.element),
+            ("shell", self.shell),
+        ):
+            self._whitelist[key] = ("init", value)
+
+    def function(self, x):
+        return self._shape(np.asarray(x, dtype=float)) * self.A.value
+
+    def function_nd(self, axis, parameters_values=None):
+        """Vectorised over the navigation dimensions (``A.map``)."""
+        (a,) = parameters_values or [self.A.map["values"]]
+        shape = self._shape(np.asarray(axis, dtype=float))
+        return np.asarray(a)[..., None] * shape
+
+    def _shape(self, x):
+        sigma = self.fwhm * _SIGMA_PER_FWHM
+        g = np.exp(-0.5 * ((x[..., None] - self.energies) / sigma) ** 2)
+        return (g / (sigma * _SQRT2PI)) @ self.weights
+
+
+class Bremsstrahlung(Component):
+    """Kramers' continuum x detector efficiency x a polynomial in energy.
+
+    ``f(E) = K(E) / norm * sum_k a_k T_k(x)`` with ``K = (E0 - E) / E`` times
+    the detector efficiency, ``T_k`` Chebyshev polynomials and ``x`` the
+    energy mapped onto [-1, 1] over the fit range. All ``a_k`` are linear
+    parameters. The shape cannot fit a peak, so the background does not
+    steal line intensity.
+
+    Parameters
+    ----------
+    beam_energy : float
+        Beam energy ``E0`` in keV.
+    order : int
+        Degree of the polynomial.
+    energy_range : tuple of float
+        Fit range (keV) onto which the polynomial's domain is mapped.
+    norm : float
+        Normalisation of the shape (its maximum over the fit range, times the
+        channel width).
+    units_factor : float
+        keV per unit of the signal axis (1 for keV, 0.001 for eV).
+
+    Examples
+    --------
+    >>> b = Bremsstrahlung(300.0, 2, (0.2, 20.0))
+    >>> b.a0.value = 1.0
+    >>> bool(b.function(np.array([1.0]))[0] > b.function(np.array([10.0]))[0])
+    True
+    """
+
+    _id_name = "abe56181-212e-4aaa-89da-5ff82cdead3e"
+
+    def __init__(
+        self,
+        beam_energy=300.0,
+        order=5,
+        energy_range=(0.2, 20.0),
+        norm=1.0,
+        units_factor=1.0,
+    ):
+        names = [f"a{k}" for k in range(int(order) + 1)]
+        super().__init__(names, linear_parameter_list=names)
+        self.beam_energy = float(beam_energy)
+        self.order = int(order)
+        self.energy_range = tuple(float(e) for e in energy_range)
+        self.norm = float(norm)
+        self.units_factor = float(units_factor)
+        self.isbackground = True
+        for key, value in (
+            ("beam_energy", self.beam_energy),
+            ("order", self.order),
+            ("energy_range", list(self.energy_range)),
+            ("norm", self.norm),
+            ("units_factor", self.units_factor),
+        ):
+            self._whitelist[key] = ("init", value)
+
+    def _basis(self, x):
+        e = np.asarray(x, dtype=float) * self.units_factor
+        lo, hi = self.energy_range
+        u = (2 * e - (lo + hi)) / (hi - lo)
+        safe = np.clip(e, 0.1, None)
+        grid, table = _efficiency_table()
+        k = (
+            np.clip(self.beam_energy - safe, 0, None)
+            / safe
+            * np.interp(safe, grid, table)
+        )
+        return (
+            np.polynomial.chebyshev.chebvander(u, self.order)
+            * (k / self.norm)[..., None]
+        )
+
+    def function(self, x):
+        coef = np.array([p.value for p in self.parameters_sorted()])
+        return self._basis(x) @ coef
+
+    def function_nd(self, axis, parameters_values=None):
+        """Vectorised over the navigation dimensions."""
+        if parameters_values is None:
+            parameters_values = [p.map["values"] for p in self.parameters]
+        by_name = dict(zip((p.name for p in self.parameters), parameters_values))
+        coef = np.stack(
+            [np.asarray(by_name[p.name]) for p in self.parameters_sorted()], axis=-1
+        )
+        return coef @ self._basis(axis).T
+
+    def parameters_sorted(self):
+        """The coefficients ``a0, a1, ...`` in order."""
+        return [getattr(self, f"a{k}") for k in range(self.order + 1)]

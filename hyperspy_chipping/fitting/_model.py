@@ -1,0 +1,100 @@
+# Copyright 2026 The hyperspy_chipping developers
+#
+# This file is part of hyperspy_chipping.
+#
+# hyperspy_chipping is free software: you can redistribute it and/or modify
+# it under the terms of the GNU General Public License as published by
+# the Free Software Foundation, either version 3 of the License, or
+# (at your option) any later version.
+#
+# hyperspy_chipping is distributed in the hope that it will be useful,
+# but WITHOUT ANY WARRANTY; without even the implied warranty of
+# MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE. See the
+# GNU General Public License for more details.
+#
+# You should have received a copy of the GNU General Public License
+# along with hyperspy_chipping. If not, see <https://www.gnu.org/licenses/#GPL>.
+"""The fitted chip model as a HyperSpy model, to look at with the usual tools."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from hyperspy_chipping.chipping._table import flat_chip_index
+from hyperspy_chipping.fitting._components import Bremsstrahlung, XrayLineFamily
+
+
+def fit_model(signal):
+    """Build an ``EDSTEMModel`` of `signal` holding the stored fit of every chip.
+
+    See :meth:`hyperspy_chipping.signals.ChippedEDSSpectrum.get_fit_model`.
+    """
+    from hyperspy.components1d import Polynomial
+
+    q = signal.metadata.get_item("Chipping.Quantification")
+    if q is None:
+        raise ValueError(
+            "This signal has not been quantified: call quantify_chips() first."
+        )
+    axis = signal.axes_manager.signal_axes[0]
+    factor = 1e-3 if str(axis.units) == "eV" else 1.0
+    off0, scale0 = axis.offset * factor, axis.scale * factor
+    cal = q.Calibration
+    stretch = scale0 / cal.scale
+    nav_shape = tuple(a.size for a in signal.axes_manager.navigation_axes)[::-1]
+    amplitudes = np.asarray(q.amplitudes)[flat_chip_index(signal)]
+    amplitudes = amplitudes.reshape(nav_shape + (-1,))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        model = signal.create_model(auto_background=False, auto_add_lines=False)
+    components = []
+    for key in q.families:
+        fam = q.Families[key]
+        # Line positions on the refined axis, mapped to the signal's axis.
+        energies = off0 + (np.asarray(fam["energies"]) - cal.offset) * stretch
+        comp = XrayLineFamily(
+            (energies / factor).tolist(),
+            list(fam["weights"]),
+            (np.asarray(fam["fwhm"]) * stretch / factor).tolist(),
+            key.split("_")[0],
+            key.split("_")[1],
+        )
+        comp.name = key
+        components.append((comp, [comp.A]))
+    lo, hi = q.energy_range
+    order = int(q.background_order)
+    if q.background == "bremsstrahlung":
+        bg = Bremsstrahlung(
+            q.beam_energy, order, (lo, hi), q.background_norm * axis.scale, factor
+        )
+        params = bg.parameters_sorted()
+        coef = amplitudes[..., len(components) :]
+    else:
+        bg = Polynomial(order=order)
+        params = [getattr(bg, f"a{k}") for k in range(order + 1)]
+        # Chebyshev coefficients on [lo, hi] keV -> powers of the axis value.
+        cheb = amplitudes[..., len(components) :].reshape(-1, order + 1)
+        coef = np.array(
+            [
+                np.polynomial.Chebyshev(c, domain=[lo / factor, hi / factor])
+                .convert(kind=np.polynomial.Polynomial)
+                .coef
+                for c in cheb
+            ]
+        ).reshape(amplitudes.shape[:-1] + (order + 1,))
+        coef = coef / axis.scale  # HyperSpy multiplies binned models by it
+    bg.name = "background"
+    for comp, _ in components:
+        model.append(comp)
+    model.append(bg)
+    for i, (comp, (param,)) in enumerate(components):
+        param.map["values"][:] = amplitudes[..., i]
+        param.map["is_set"][:] = True
+    for k, param in enumerate(params):
+        param.map["values"][:] = coef[..., k]
+        param.map["is_set"][:] = True
+    model.set_signal_range(lo / factor, hi / factor)
+    model.fetch_stored_values()
+    return model
