@@ -16,6 +16,7 @@
 # along with hyperspy_chipping. If not, see <https://www.gnu.org/licenses/#GPL>.
 """The chip model: X-ray line families, design matrices and linear fits."""
 
+from hyperspy_chipping.fitting._components import Bremsstrahlung, XrayLineFamily
 from hyperspy_chipping.fitting._families import (
     Family,
     exspy_families,
@@ -23,4 +24,11 @@ from hyperspy_chipping.fitting._families import (
     split_xray_line,
 )
 
-__all__ = ["Family", "exspy_families", "physics_families", "split_xray_line"]
+__all__ = [
+    "Bremsstrahlung",
+    "XrayLineFamily",
+    "Family",
+    "exspy_families",
+    "physics_families",
+    "split_xray_line",
+]
