@@ -137,6 +137,8 @@ def refine_line_weights(
         for g in range(1, n):
             ratio = amp[g] / main_amp / (table[g] / table[0])
             # Relative std of the ratio, from the two amplitudes.
+            if var[g] <= 0 or var[0] <= 0:  # degenerate: the data cannot tell
+                continue
             rel = np.sqrt(var[g] / max(amp[g], 1e-12) ** 2 + var[0] / main_amp**2)
             inside = min(owners[idx[g]][3], owners[idx[0]][3])
             if amp[g] <= 0 or rel > MAX_RELATIVE_STD or inside < MIN_INSIDE:
