@@ -107,7 +107,9 @@ def quantification_columns(signal) -> dict[str, np.ndarray]:
     ``I_<line>_std``, ``chi2_red`` and ``low_counts``, for the chips of
     `signal` (slicing-safe: looked up by chip index).
     """
-    q = signal.metadata.get_item("Chipping.Quantification")
+    from hyperspy_chipping.quantification._run import ensure_results
+
+    q = ensure_results(signal)
     if q is None:
         return {}
     from hyperspy_chipping.chipping._table import flat_chip_index

@@ -291,9 +291,19 @@ def exspy_families(signal) -> list[Family]:
     """
     import warnings
 
-    summed = signal.sum(signal.axes_manager.navigation_axes)
-    if summed._lazy:
-        summed.compute()
+    # exspy builds the line set from the metadata and the energy axis only: a
+    # blank spectrum with both (no data read, lazy or not).
+    from exspy.signals import EDSTEMSpectrum
+
+    axis = signal.axes_manager.signal_axes[0]
+    summed = EDSTEMSpectrum(np.zeros(axis.size))
+    summed.axes_manager.signal_axes[0].update_from(
+        axis, ("offset", "scale", "units", "name", "is_binned")
+    )
+    md = signal.metadata.as_dictionary()
+    md.pop("Chipping", None)
+    md["Signal"]["signal_type"] = "EDS_TEM"
+    summed.metadata.add_dictionary(md)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         model = summed.create_model(auto_background=False)

@@ -33,7 +33,9 @@ def fit_model(signal):
     """
     from hyperspy.components1d import Polynomial
 
-    q = signal.metadata.get_item("Chipping.Quantification")
+    from hyperspy_chipping.quantification._run import ensure_results
+
+    q = ensure_results(signal)
     if q is None:
         raise ValueError(
             "This signal has not been quantified: call quantify_chips() first."

@@ -30,7 +30,6 @@ import logging
 import numbers
 import warnings
 
-import dask.array as da
 import numpy as np
 
 from hyperspy_chipping.fitting._calibrate import calibrate, design_matrix
@@ -172,29 +171,12 @@ def parse_kfactors(kfactors, xray_lines, elements, intensity, default=None):
     return dict(sorted(out.items())), convention
 
 
-def _chip_spectra(signal):
-    data = signal.data
-    if isinstance(data, da.Array):
-        _logger.info("Computing the chip spectra of a lazy signal.")
-        data = data.compute()
-    flat = np.asarray(data).reshape(-1, data.shape[-1])
-    if np.issubdtype(flat.dtype, np.floating) and not np.isfinite(flat).all():
-        raise ValueError(
-            "The chip spectra contain NaN or infinite counts; EDS counts must be "
-            "finite and >= 0."
-        )
-    if flat.size and flat.min() < 0:
-        raise ValueError(
-            f"The chip spectra contain negative counts (minimum {flat.min()}); "
-            "EDS counts must be >= 0."
-        )
-    return flat
+def prepare_model(signal, lines, *, model, background, background_order, energy_range):
+    """Families, fit channels and starting calibration; reads no data.
 
-
-def fit_chips(
-    signal, lines, *, model, background, background_order, energy_range, refine
-):
-    """Fit all chips; return families, amplitudes, projector and more."""
+    Raises the errors of an impossible request (elements or lines outside
+    the fit range) before any data is read.
+    """
     md = signal.metadata
     elements = list(md.Sample.elements)
     beam_energy = float(md.get_item("Acquisition_instrument.TEM.beam_energy", 300.0))
@@ -246,23 +228,58 @@ def fit_chips(
     channels = np.arange(size)
     energies = offset + scale * channels
     channels = channels[(energies >= lo) & (energies <= hi)]
-    spectra = _chip_spectra(signal)[:, channels]
     fwhm0 = float(
         md.get_item(
             "Acquisition_instrument.TEM.Detector.EDS.energy_resolution_MnKa", 130.0
         )
     )
-    cal0 = Calibration(offset, scale, fwhm0)
-    exspy_like = model == "exspy"
+    return {
+        "families": families,
+        "calibration": Calibration(offset, scale, fwhm0),
+        "channels": channels,
+        "rows": [by_line[line] for line in lines],
+        "energy_range": (float(lo), float(hi)),
+        "beam_energy": beam_energy,
+        "elements": elements,
+        "exspy_like": model == "exspy",
+        "background": background,
+        "background_order": background_order,
+    }
+
+
+def solve_model(total, prep, refine=True):
+    """Calibrate on the summed spectrum and build the chips' projector.
+
+    Parameters
+    ----------
+    total : numpy.ndarray
+        Sum of all chip spectra, in the fit channels.
+    prep : dict
+        From :func:`prepare_model`.
+    refine : bool
+        Refine calibration and sub-line weights (family model).
+
+    Returns
+    -------
+    dict
+        ``prep`` updated with the refined ``calibration`` and ``families``,
+        and ``projector``, ``line_weights``, ``model_definition``.
+    """
+    total = np.asarray(total, dtype=float)
+    if not np.isfinite(total).all() or (total.size and total.min() < 0):
+        raise ValueError(
+            "The chip spectra contain NaN, infinite or negative counts; EDS "
+            "counts must be finite and >= 0."
+        )
+    families, cal, channels = prep["families"], prep["calibration"], prep["channels"]
+    args = (prep["background"], prep["background_order"], prep["beam_energy"])
     report = {}
-    if exspy_like:
+    if prep["exspy_like"]:
         # Stock exspy: metadata calibration, unweighted least squares.
-        cal, weights = cal0, np.ones(channels.size)
+        weights = np.ones(channels.size)
     else:
-        total = spectra.sum(axis=0)
-        args = (background, background_order, beam_energy)
         cal, weights, model_sum = calibrate(
-            total, channels, cal0, families, *args, refine=refine
+            total, channels, cal, families, *args, refine=refine
         )
         if refine:
             families, report = refine_line_weights(
@@ -271,33 +288,39 @@ def fit_chips(
             cal, weights, model_sum = calibrate(
                 total, channels, cal, families, *args, refine=True
             )
-        _warn_missing_peaks(total, model_sum, cal, channels, elements)
+        _warn_missing_peaks(total, model_sum, cal, channels, prep["elements"])
     design = design_matrix(
-        families,
-        cal,
-        channels,
-        background,
-        background_order,
-        beam_energy,
-        exspy_like=exspy_like,
+        families, cal, channels, *args, exspy_like=prep["exspy_like"]
     )
-    projector = Projector.from_design(design, weights)
-    amplitudes = projector.fit(spectra)
-    return {
-        "families": families,
-        "calibration": cal,
-        "channels": channels,
-        "spectra": spectra,
-        "projector": projector,
-        "amplitudes": amplitudes,
-        "rows": [by_line[line] for line in lines],
-        "energy_range": (float(lo), float(hi)),
-        "beam_energy": beam_energy,
-        "line_weights": report,
-        "model_definition": _definition(
-            families, cal, channels, background, beam_energy
-        ),
-    }
+    out = dict(prep)
+    out.update(
+        families=families,
+        calibration=cal,
+        projector=Projector.from_design(design, weights),
+        line_weights=report,
+        model_definition=_definition(families, cal, channels, args[0], args[2]),
+    )
+    return out
+
+
+def _warn_missing_peaks(total, model, calibration, channels, elements):
+    """Tell the user about peaks in the summed spectrum the model lacks."""
+    from exspy.utils.eds import get_xray_lines_near_energy
+
+    for energy in missing_peaks(total, model, calibration, channels)[:3]:
+        candidates = [
+            line
+            for line in get_xray_lines_near_energy(energy, width=0.1)
+            if line.split("_")[0] not in elements
+        ][:4]
+        hint = f" (candidates: {', '.join(candidates)})" if candidates else ""
+        warnings.warn(
+            f"The summed spectrum has a peak at {energy:.2f} keV that the model "
+            f"lacks{hint}: add the element with add_elements(), or the "
+            "intensities of overlapping lines will be biased.",
+            UserWarning,
+            stacklevel=5,
+        )
 
 
 def _definition(families, calibration, channels, background, beam_energy):
@@ -322,23 +345,3 @@ def _definition(families, calibration, channels, background, beam_energy):
     grid, table = _efficiency_table()
     kramers = np.clip(beam_energy - e, 0, None) / e * np.interp(e, grid, table)
     return {"Families": fams, "background_norm": float(kramers.max())}
-
-
-def _warn_missing_peaks(total, model, calibration, channels, elements):
-    """Tell the user about peaks in the summed spectrum the model lacks."""
-    from exspy.utils.eds import get_xray_lines_near_energy
-
-    for energy in missing_peaks(total, model, calibration, channels)[:3]:
-        candidates = [
-            line
-            for line in get_xray_lines_near_energy(energy, width=0.1)
-            if line.split("_")[0] not in elements
-        ][:4]
-        hint = f" (candidates: {', '.join(candidates)})" if candidates else ""
-        warnings.warn(
-            f"The summed spectrum has a peak at {energy:.2f} keV that the model "
-            f"lacks{hint}: add the element with add_elements(), or the "
-            "intensities of overlapping lines will be biased.",
-            UserWarning,
-            stacklevel=5,
-        )

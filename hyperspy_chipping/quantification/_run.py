@@ -14,10 +14,21 @@
 #
 # You should have received a copy of the GNU General Public License
 # along with hyperspy_chipping. If not, see <https://www.gnu.org/licenses/#GPL>.
-"""Run the quantification of a chipped signal and store the results."""
+"""Run the quantification of a chipped signal and keep the results.
+
+Eager signals: the chip spectra are fitted in row blocks and every per-chip
+result is stored in ``metadata.Chipping.Quantification`` (for the complete
+chip set, so that slicing keeps each result with its chip). Lazy signals: the
+same computation is one dask graph — the summed spectrum, the model solved on
+it, every chunk quantified with that model — so that each chunk of the source
+is read once and nothing runs until the results are computed; the metadata
+then holds the request, and :meth:`to_dataframe` computes the results.
+"""
 
 from __future__ import annotations
 
+import dask
+import dask.array as da
 import numpy as np
 from scipy import constants
 
@@ -28,7 +39,8 @@ from hyperspy_chipping.chipping._table import (
 )
 from hyperspy_chipping.fitting._design import BACKGROUNDS
 from hyperspy_chipping.fitting._families import default_line
-from hyperspy_chipping.quantification._composition import METHODS, quantify
+from hyperspy_chipping.quantification._block import layout, quantify_block
+from hyperspy_chipping.quantification._composition import METHODS
 from hyperspy_chipping.quantification._fit import (
     COMPOSITIONS,
     DEFAULT_LOW_ENERGY,
@@ -37,15 +49,18 @@ from hyperspy_chipping.quantification._fit import (
     MODELS,
     _choice,
     energy_axis_kev,
-    fit_chips,
     parse_kfactors,
+    prepare_model,
+    solve_model,
 )
 
 _UNITS_TO_M = {"m": 1.0, "µm": 1e-6, "um": 1e-6, "nm": 1e-9, "Å": 1e-10, "A": 1e-10}
+#: Chips fitted at once on the eager path (bounds the float64 copy).
+BLOCK_ROWS = 8192
 
 
-def _dose(signal, method, n_pixels):
-    """Electron dose of every chip (zeta) or per m2 (cross section)."""
+def _pixel_dose(signal, method):
+    """Electrons per source pixel (zeta) or per m2 (cross section)."""
     md = signal.metadata
     current = md.get_item("Acquisition_instrument.TEM.beam_current")
     src = md.Chipping.Source
@@ -56,50 +71,37 @@ def _dose(signal, method, n_pixels):
             "source map: set them with set_microscope_parameters(beam_current=..., "
             "live_time=...) before chipping."
         )
-    charge = float(current) * 1e-9 * float(pixel_time) * n_pixels
-    dose = charge / constants.e
+    dose = float(current) * 1e-9 * float(pixel_time) / constants.e
     if method == "zeta":
         return dose
-    units = src.units
+    units = list(src.units)
     try:
-        factors = [_UNITS_TO_M[u] for u in units[:2]]
+        factors = [_UNITS_TO_M[u] for u in units]
     except KeyError as err:
         raise ValueError(
             f"method='cross_section' needs the pixel size in m, nm, µm or Å; "
-            f"the navigation units are {list(units)}."
+            f"the navigation units are {units}."
         ) from err
-    pixel_area = np.prod([s * f for s, f in zip(src.scale[:2], factors)])
-    if len(units) == 1:
-        pixel_area = src.scale[0] * factors[0] ** 2  # line scan: square pixels
-    return dose / (n_pixels * pixel_area)
+    sizes = [s * f for s, f in zip(src.scale, factors)]
+    pixel_area = sizes[0] * (sizes[1] if len(sizes) > 1 else sizes[0])
+    return dose / pixel_area
 
 
-def quantify_chipped(
-    signal,
-    kfactors,
-    *,
-    method="CL",
-    intensity=None,
-    model="family",
-    composition="atomic",
-    background=None,
-    background_order=None,
-    energy_range=None,
-    thickness=None,
-    absorption_correction=False,
-    refine=True,
-):
-    """See :meth:`hyperspy_chipping.signals.ChippedEDSSpectrum.quantify_chips`."""
-    _choice("method", method, METHODS)
+def parse_request(signal, kfactors, **options):
+    """Validate a quantify_chips request; return the normalised request."""
+    method = _choice("method", options["method"], METHODS)
+    intensity = options["intensity"]
     if intensity is not None:
         _choice("intensity", intensity, INTENSITIES)
-    _choice("model", model, MODELS)
-    _choice("composition", composition, COMPOSITIONS)
+    model = _choice("model", options["model"], MODELS)
+    _choice("composition", options["composition"], COMPOSITIONS)
+    background = options["background"]
     if background is None:
         background = "polynomial" if model == "exspy" else "bremsstrahlung"
     _choice("background", background, BACKGROUNDS)
-    if background_order is None:
-        background_order = 6 if background == "polynomial" else 5
+    order = options["background_order"]
+    if order is None:
+        order = 6 if background == "polynomial" else 5
     md = signal.metadata
     if "Chipping" not in md:
         raise ValueError(
@@ -112,178 +114,233 @@ def quantify_chipped(
             "No elements to fit: set them with s.add_elements([...]) (they are "
             "in metadata.Sample.elements)."
         )
-    xray_lines = list(md.get_item("Sample.xray_lines", []))
     beam_energy = float(md.get_item("Acquisition_instrument.TEM.beam_energy", 300.0))
     offset, scale, size = energy_axis_kev(signal)
-    high = offset + scale * (size - 1) if energy_range is None else energy_range[1]
-    low = DEFAULT_LOW_ENERGY if energy_range is None else energy_range[0]
+    energy_range = options["energy_range"]
+    low, high = (DEFAULT_LOW_ENERGY, offset + scale * (size - 1))
+    if energy_range is not None:
+        low, high = energy_range
 
     def default(element):
         return default_line(element, beam_energy, (low, high))
 
     lines_k, convention = parse_kfactors(
-        kfactors, xray_lines, elements, intensity, default
+        kfactors,
+        list(md.get_item("Sample.xray_lines", [])),
+        elements,
+        intensity,
+        default,
     )
-    lines = list(lines_k)
-    fit = fit_chips(
-        signal,
-        lines,
-        model=model,
-        background=background,
-        background_order=background_order,
-        energy_range=energy_range,
-        refine=refine,
-    )
-    families = fit["families"]
-    rows = fit["rows"]
-    projector = fit["projector"]
-    amplitudes = fit["amplitudes"]
-    # Family amplitudes are family intensities; a main line is a fixed part.
-    scale = np.array(
-        [1.0 if convention == "family" else families[r].main_fraction for r in rows]
-    )
-    inten = amplitudes[:, rows] * scale
-    cov = projector.covariance(amplitudes, rows) * scale[:, None] * scale[None, :]
-    counts = fit["spectra"].sum(axis=1)
-    chi2 = projector.reduced_chi2(fit["spectra"], amplitudes)
-    line_elements = [line.split("_")[0] for line in lines]
-    factors = np.array([lines_k[line] for line in lines])
-    table = chip_table(signal)
-    n_pixels = table["n_pixels"].astype(float)
-    dose = None if method == "CL" else _dose(signal, method, n_pixels)
     toa = None
-    if absorption_correction:
-        if method == "CL" and thickness is None:
+    if options["absorption_correction"]:
+        if method == "CL" and options["thickness"] is None:
             raise ValueError(
                 "absorption_correction=True with method='CL' needs the specimen "
                 "`thickness` in nm."
             )
-        toa = signal.get_take_off_angle()
-    energies = np.array([families[r].main_energy for r in rows])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = quantify(
-            inten,
-            cov,
-            method,
-            factors,
-            line_elements,
-            dose=dose,
-            thickness=thickness,
-            energies=energies,
-            take_off_angle=toa,
-        )
-    empty = counts <= 0
-    for key in ("weight", "atomic"):
-        out[key][empty] = np.nan
-    store = _store(
+        toa = float(signal.get_take_off_angle())
+    params = {
+        "method": method,
+        "factors": np.array(list(lines_k.values())),
+        "convention": convention,
+        "elements": [line.split("_")[0] for line in lines_k],
+        "pixel_dose": None if method == "CL" else _pixel_dose(signal, method),
+        "thickness": options["thickness"],
+        "take_off_angle": toa,
+    }
+    prep = prepare_model(
         signal,
-        fit,
-        lines,
-        line_elements,
-        lines_k,
-        convention,
-        method,
-        model,
-        background,
-        background_order,
-        thickness,
-        toa,
-        inten,
-        cov,
-        out,
-        chi2,
-        counts,
+        list(lines_k),
+        model=model,
+        background=background,
+        background_order=order,
+        energy_range=energy_range,
     )
-    return store
-
-
-def _std(cov):
-    return np.sqrt(np.clip(np.diagonal(cov, axis1=1, axis2=2), 0, None))
-
-
-def _store(
-    signal,
-    fit,
-    lines,
-    elements,
-    lines_k,
-    convention,
-    method,
-    model,
-    background,
-    background_order,
-    thickness,
-    toa,
-    inten,
-    cov,
-    out,
-    chi2,
-    counts,
-):
-    """Write the results into metadata.Chipping.Quantification (full grid)."""
-    meta = signal.metadata.Chipping.as_dictionary()
-    n_full = int(np.prod(full_grid_shape(meta)))
-    index = flat_chip_index(signal)
-
-    def full(values, fill=np.nan):
-        values = np.asarray(values)
-        arr = np.full(
-            (n_full,) + values.shape[1:],
-            fill,
-            dtype=values.dtype if values.dtype == bool else float,
-        )
-        arr[index] = values
-        return arr
-
-    cal = fit["calibration"]
-    q = {
+    request = {
         "method": method,
         "intensity": convention,
         "model": model,
         "background": background,
-        "background_order": int(background_order),
-        "xray_lines": lines,
-        "elements": elements,
+        "background_order": int(order),
+        "xray_lines": list(lines_k),
+        "elements": params["elements"],
         "kfactors": lines_k,
-        "energy_range": list(fit["energy_range"]),
-        "Calibration": {
-            "offset": cal.offset,
-            "scale": cal.scale,
-            "energy_resolution_MnKa": cal.fwhm_mnka,
-        },
-        "intensities": full(inten),
-        "intensities_std": full(_std(cov)),
-        "atomic_percent": full(out["atomic"] * 100),
-        "atomic_percent_std": full(_std(out["atomic_cov"]) * 100),
-        "weight_percent": full(out["weight"] * 100),
-        "weight_percent_std": full(_std(out["weight_cov"]) * 100),
-        "chi2_red": full(chi2),
-        "counts": full(counts),
-        "low_counts": full(counts < MIN_COUNTS, fill=False),
-        "quantified": full(np.ones(counts.shape, bool), fill=False),
-        "amplitudes": full(fit["amplitudes"]),
-        "families": [f.key for f in fit["families"]],
-        "line_weights": fit["line_weights"],
-        "beam_energy": fit["beam_energy"],
-        **fit["model_definition"],
+        "energy_range": list(prep["energy_range"]),
+        "refine": bool(options["refine"]),
     }
-    if thickness is not None:
-        q["thickness"] = thickness
+    if options["thickness"] is not None:
+        request["thickness"] = options["thickness"]
     if toa is not None:
-        q["take_off_angle"] = float(toa)
-    if "mass_thickness" in out and method != "CL":
-        q["mass_thickness"] = full(out["mass_thickness"])
+        request["take_off_angle"] = toa
+    return request, prep, params
+
+
+def compute_results(signal, request, prep, params):
+    """Per-chip results as a dict of (n_chips, ...) arrays (dask if lazy)."""
+    channels = prep["channels"]
+    data = signal.data
+    nav_shape = data.shape[:-1]
+    n_pixels = chip_table(signal)["n_pixels"].reshape(nav_shape)
+    if isinstance(data, da.Array):
+        spectra = data[..., channels]
+        total = spectra.sum(axis=tuple(range(len(nav_shape))), dtype=float)
+        solution = dask.delayed(solve_model)(total, prep, request["refine"])
+        npix = da.from_array(n_pixels, chunks=spectra.chunks[:-1])
+        lay = layout(len(request["xray_lines"]), _n_components(prep), _zeta(params))
+        n_out = max(s.stop for s in lay.values())
+        packed = da.map_blocks(
+            quantify_block,
+            spectra,
+            npix,
+            solution,
+            params,
+            dtype=float,
+            chunks=spectra.chunks[:-1] + ((n_out,),),
+        ).reshape(-1, n_out)
+        results = {name: packed[:, sl] for name, sl in lay.items()}
+        results["solution"] = solution
+        return results
+    flat = np.asarray(data).reshape(-1, data.shape[-1])
+    total = flat[:, channels].sum(axis=0, dtype=float)
+    solution = solve_model(total, prep, request["refine"])
+    blocks = [
+        quantify_block(
+            flat[i : i + BLOCK_ROWS, channels],
+            n_pixels.reshape(-1)[i : i + BLOCK_ROWS],
+            solution,
+            params,
+        )
+        for i in range(0, flat.shape[0], BLOCK_ROWS)
+    ]
+    packed = np.concatenate(blocks, axis=0)
+    lay = layout(
+        len(request["xray_lines"]),
+        len(solution["families"]) + int(request["background_order"]) + 1,
+        _zeta(params),
+    )
+    results = {name: packed[:, sl] for name, sl in lay.items()}
+    results["solution"] = solution
+    return results
+
+
+def _zeta(params):
+    return params["method"] == "zeta"
+
+
+def _n_components(prep):
+    return len(prep["families"]) + int(prep["background_order"]) + 1
+
+
+def store_results(signal, request, results):
+    """Write computed results into metadata.Chipping.Quantification."""
+    meta = signal.metadata.Chipping.as_dictionary()
+    n_full = int(np.prod(full_grid_shape(meta)))
+    index = flat_chip_index(signal)
+    solution = results["solution"]
+
+    def full(values):
+        values = np.asarray(values, dtype=float)
+        arr = np.full((n_full,) + values.shape[1:], np.nan)
+        arr[index] = values
+        return arr
+
+    counts = np.asarray(results["counts"])[:, 0]
+    quantified = np.zeros(n_full, dtype=bool)
+    quantified[index] = True
+    low = np.zeros(n_full, dtype=bool)
+    low[index] = counts < MIN_COUNTS
+    cal = solution["calibration"]
+    q = dict(request)
+    q.update(
+        {
+            "Calibration": {
+                "offset": float(cal.offset),
+                "scale": float(cal.scale),
+                "energy_resolution_MnKa": float(cal.fwhm_mnka),
+            },
+            "families": [f.key for f in solution["families"]],
+            "line_weights": solution["line_weights"],
+            "beam_energy": solution["beam_energy"],
+            **solution["model_definition"],
+            "chi2_red": full(np.asarray(results["chi2_red"])[:, 0]),
+            "counts": full(counts),
+            "low_counts": low,
+            "quantified": quantified,
+        }
+    )
+    for name in (
+        "intensities",
+        "intensities_std",
+        "atomic_percent",
+        "atomic_percent_std",
+        "weight_percent",
+        "weight_percent_std",
+        "amplitudes",
+    ):
+        q[name] = full(results[name])
+    if "mass_thickness" in results:
+        q["mass_thickness"] = full(np.asarray(results["mass_thickness"])[:, 0])
     signal.metadata.set_item("Chipping.Quantification", q)
     return q
 
 
-def composition_maps(signal, composition="atomic"):
-    """The stored composition of the chips as one signal per element.
+def quantify_chipped(signal, kfactors, **options):
+    """See :meth:`hyperspy_chipping.signals.ChippedEDSSpectrum.quantify_chips`.
+
+    Returns
+    -------
+    dict
+        The results (numpy arrays for eager signals, dask arrays for lazy
+        ones), keyed as in :func:`~hyperspy_chipping.quantification._block.layout`.
+    """
+    request, prep, params = parse_request(signal, kfactors, **options)
+    results = compute_results(signal, request, prep, params)
+    if signal._lazy:
+        signal.metadata.set_item("Chipping.Quantification", dict(request, lazy=True))
+    else:
+        store_results(signal, request, results)
+    return results
+
+
+def ensure_results(signal):
+    """Stored results of a quantified signal, computing them if needed.
+
+    A lazy signal (or one computed after a lazy quantification) holds only
+    the request: run it again, computing all results in one pass, and store
+    them.
+    """
+    q = signal.metadata.get_item("Chipping.Quantification")
+    if q is None or "atomic_percent" in q:
+        return q
+    request = q.as_dictionary()
+    options = dict(
+        method=request["method"],
+        intensity=request["intensity"],
+        model=request["model"],
+        composition="atomic",
+        background=request["background"],
+        background_order=request["background_order"],
+        energy_range=tuple(request["energy_range"]),
+        thickness=request.get("thickness"),
+        absorption_correction="take_off_angle" in request,
+        refine=request["refine"],
+    )
+    request, prep, params = parse_request(signal, request["kfactors"], **options)
+    results = compute_results(signal, request, prep, params)
+    if signal._lazy:
+        (results,) = dask.compute(results)
+    return store_results(signal, request, results)
+
+
+def composition_maps(signal, results, composition="atomic"):
+    """Composition of the chips as one signal per element.
 
     Parameters
     ----------
     signal : ChippedEDSSpectrum
-        A quantified chipped signal.
+        The quantified chipped signal.
+    results : dict
+        From :func:`quantify_chipped` (numpy or dask arrays).
     composition : {"atomic", "weight"}
         Atomic or weight percent.
 
@@ -291,13 +348,14 @@ def composition_maps(signal, composition="atomic"):
     -------
     list of hyperspy.signal.BaseSignal
         One map per quantified element: ``Signal2D`` for a chip grid,
-        ``Signal1D`` for label chips or chips of a line scan.
+        ``Signal1D`` for label chips or chips of a line scan; lazy for a lazy
+        signal.
     """
     import hyperspy.api as hs
 
     q = signal.metadata.Chipping.Quantification
     key = "atomic_percent" if composition == "atomic" else "weight_percent"
-    values = np.asarray(q[key])[flat_chip_index(signal)]
+    values = results[key]
     nav = signal.axes_manager.navigation_axes
     shape = tuple(a.size for a in nav)[::-1]
     axes = [a.get_axis_dictionary() for a in nav[::-1]]
@@ -308,6 +366,8 @@ def composition_maps(signal, composition="atomic"):
     maps = []
     for i, (element, line) in enumerate(zip(q.elements, q.xray_lines)):
         m = cls(values[:, i].reshape(shape), axes=[dict(a) for a in axes])
+        if isinstance(values, da.Array):
+            m = m.as_lazy()
         m.metadata.General.title = f"{label} of {element}"
         m.metadata.set_item("Sample.elements", [element])
         m.metadata.set_item("Sample.xray_lines", [line])

@@ -323,7 +323,7 @@ class ChippedEDSSpectrum(TEMDispatchMixin, EDSTEMSpectrum):
             quantify_chipped,
         )
 
-        quantify_chipped(
+        results = quantify_chipped(
             self,
             kfactors,
             method=method,
@@ -337,7 +337,7 @@ class ChippedEDSSpectrum(TEMDispatchMixin, EDSTEMSpectrum):
             absorption_correction=absorption_correction,
             refine=refine,
         )
-        return composition_maps(self, composition)
+        return composition_maps(self, results, composition)
 
     def get_fit_model(self):
         """The stored fit of every chip as a HyperSpy model.
