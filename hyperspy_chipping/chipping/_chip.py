@@ -32,8 +32,10 @@ import numpy as np
 
 from hyperspy_chipping.chipping._aggregate import (
     accumulator_dtype,
+    gaussian_weights,
     sum_grid,
     sum_labels,
+    weighted_windows,
 )
 from hyperspy_chipping.chipping._geometry import (
     grid_bounds,
@@ -137,7 +139,29 @@ def check_source(signal) -> None:
         )
 
 
-def chip_arrays(signal, size=None, step=None, labels=None, remainder="crop"):
+KERNELS = ("box", "gaussian")
+#: Eager chipping refuses outputs larger than this fraction of free memory.
+MEMORY_FRACTION = 0.5
+
+
+def _check_memory(n_chips: int, n_channels: int, itemsize: int, args: str):
+    """Refuse an eager chip set that would not fit in memory."""
+    import psutil
+
+    need = n_chips * n_channels * itemsize * 2  # output and one temporary
+    free = psutil.virtual_memory().available
+    if need > MEMORY_FRACTION * free:
+        raise MemoryError(
+            f"chip({args}) on this eager signal would need about "
+            f"{need / 2**30:.1f} GiB ({n_chips} chips x {n_channels} channels), "
+            f"more than half of the {free / 2**30:.1f} GiB free. Chip it lazily: "
+            "s.as_lazy().chip(...) or hs.load(..., lazy=True)."
+        )
+
+
+def chip_arrays(
+    signal, size=None, step=None, labels=None, remainder="crop", kernel=None
+):
     """Chip `signal`: summed data, axes and metadata of the chipped signal.
 
     Parameters
@@ -170,6 +194,11 @@ def chip_arrays(signal, size=None, step=None, labels=None, remainder="crop"):
             raise ValueError(
                 "Give either `labels` or `size` (and `step`), not both: got "
                 f"size={size!r}, step={step!r} with labels."
+            )
+        if kernel is not None:
+            raise ValueError(
+                f"`kernel`={kernel!r} weights the pixels of grid or window chips; "
+                "label chips take every pixel of the label."
             )
         label_image = _labels_array(labels, nav_shape)
         regions = label_regions(label_image)
@@ -209,8 +238,29 @@ def chip_arrays(signal, size=None, step=None, labels=None, remainder="crop"):
         n_pixels = widths[-1]
         for w in reversed(widths[:-1]):
             n_pixels = np.multiply.outer(n_pixels, w)
+        kernel = "box" if kernel is None else kernel
+        if kernel not in KERNELS:
+            raise ValueError(f"`kernel` must be one of {KERNELS}, got {kernel!r}.")
+        if kernel == "gaussian" and remainder != "crop":
+            raise ValueError(
+                "`kernel`='gaussian' needs whole windows: use remainder='crop', "
+                f"got remainder={remainder!r}."
+            )
         dtype = accumulator_dtype(signal.data.dtype, int(n_pixels.max()))
-        data = sum_grid(signal.data, bounds, dtype)
+        if kernel == "gaussian":
+            dtype = np.dtype(np.float64)
+        if not signal._lazy:
+            _check_memory(
+                int(n_pixels.size),
+                signal.axes_manager.signal_axes[0].size,
+                dtype.itemsize,
+                f"size={size}, step={step}",
+            )
+        if kernel == "gaussian":
+            weights = [gaussian_weights(s) for s in size]
+            data = weighted_windows(signal.data, bounds, weights)
+        else:
+            data = sum_grid(signal.data, bounds, dtype)
         axes = []
         for i in reversed(range(ndim)):
             src = am.navigation_axes[i]
@@ -230,7 +280,11 @@ def chip_arrays(signal, size=None, step=None, labels=None, remainder="crop"):
             "size": list(size),
             "step": list(step),
             "remainder": remainder,
+            "kernel": kernel,
         }
+        if kernel == "gaussian":
+            # Dose-equivalent pixels of a window: the sum of its weights.
+            chipping["kernel_weight_sum"] = float(np.prod([w.sum() for w in weights]))
         for name, b in zip("xy", bounds):
             chipping[f"{name}_bounds"] = b
     axes.append(energy)
@@ -247,7 +301,7 @@ def scale_times(metadata, chipping: dict, n_pixels: np.ndarray) -> None:
     """
     factor = float(np.mean(n_pixels))
     if chipping["scheme"] != "labels":
-        factor = float(np.prod(chipping["size"]))
+        factor = chipping.get("kernel_weight_sum", float(np.prod(chipping["size"])))
     for key in _TIME_KEYS:
         item = f"{_EDS_NODE}.{key}"
         value = metadata.get_item(item)
@@ -258,7 +312,7 @@ def scale_times(metadata, chipping: dict, n_pixels: np.ndarray) -> None:
         metadata.set_item(item, float(value) * factor)
 
 
-def chip(signal, size=None, *, step=None, labels=None, remainder="crop"):
+def chip(signal, size=None, *, step=None, labels=None, remainder="crop", kernel=None):
     """Cut an EDS spectrum image into chips; see ``ChippedEDSSpectrum.chip``.
 
     Works on any exspy EDS spectrum image (``EDS_TEM``, ``EDS_SEM`` or
@@ -299,7 +353,12 @@ def chip(signal, size=None, *, step=None, labels=None, remainder="crop"):
     from hyperspy_chipping.signals import ChippedEDSSpectrum, LazyChippedEDSSpectrum
 
     data, axes, chipping, n_pixels = chip_arrays(
-        signal, size=size, step=step, labels=labels, remainder=remainder
+        signal,
+        size=size,
+        step=step,
+        labels=labels,
+        remainder=remainder,
+        kernel=kernel,
     )
     metadata = signal.metadata.deepcopy()
     if metadata.has_item("Acquisition_instrument.SEM") and not metadata.has_item(

@@ -61,9 +61,11 @@ class Projector:
         >>> (p.matrix @ y).round(6)
         array([ 1., -2.,  3.])
         """
-        aw = design * weights[:, None]
-        normal = design.T @ aw
-        matrix = np.linalg.solve(normal, aw.T)
+        norms = np.sqrt((design**2 * weights[:, None]).sum(axis=0))
+        norms[norms == 0] = 1.0
+        a = design / norms
+        aw = a * weights[:, None]
+        matrix = np.linalg.solve(a.T @ aw, aw.T) / norms[:, None]
         return cls(design, matrix)
 
     def fit(self, spectra):
@@ -100,10 +102,12 @@ class Projector:
         level (channels where the model is not positive are left out).
         """
         mu = np.asarray(amplitudes) @ self.design.T
-        y = np.asarray(spectra, dtype=float)
         valid = mu > 0
-        with np.errstate(invalid="ignore", divide="ignore"):
-            terms = np.where(valid, (y - mu) ** 2 / np.where(valid, mu, 1.0), 0.0)
+        np.maximum(mu, 1e-300, out=mu)
+        r = np.subtract(spectra, mu, dtype=float)
+        r *= r
+        r /= mu
+        r[~valid] = 0.0
         dof = valid.sum(axis=1) - self.design.shape[1]
         with np.errstate(invalid="ignore", divide="ignore"):
-            return terms.sum(axis=1) / np.where(dof > 0, dof, np.nan)
+            return r.sum(axis=1) / np.where(dof > 0, dof, np.nan)

@@ -33,6 +33,7 @@ import warnings
 
 import numpy as np
 
+from hyperspy_chipping.fitting._calibrate import solve_normal
 from hyperspy_chipping.fitting._design import background_columns, peak_columns
 
 _logger = logging.getLogger(__name__)
@@ -115,11 +116,8 @@ def refine_line_weights(
             owners.append((j, g, fam.weights[groups == g].sum(), column.sum()))
     bg = background_columns(background, calibration, channels, beam_energy, order)
     design = np.hstack([np.array(columns).T, bg])
-    sw = np.sqrt(weights)
-    a = design * sw[:, None]
-    coef, *_ = np.linalg.lstsq(a, np.asarray(spectrum, float) * sw, rcond=None)
-    # Poisson covariance of the estimate (weights = 1 / model).
-    cov = np.linalg.pinv(a.T @ a)
+    # Poisson covariance of the estimate: (A^T W A)^-1 with W = 1 / model.
+    coef, cov = solve_normal(design, np.asarray(spectrum, float), weights)
     out, report = [], {}
     k = 0
     for j, fam in enumerate(families):

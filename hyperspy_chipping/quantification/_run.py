@@ -56,7 +56,7 @@ from hyperspy_chipping.quantification._fit import (
 
 _UNITS_TO_M = {"m": 1.0, "µm": 1e-6, "um": 1e-6, "nm": 1e-9, "Å": 1e-10, "A": 1e-10}
 #: Chips fitted at once on the eager path (bounds the float64 copy).
-BLOCK_ROWS = 8192
+BLOCK_ROWS = 1024
 
 
 def _pixel_dose(signal, method):
@@ -180,9 +180,12 @@ def compute_results(signal, request, prep, params):
     channels = prep["channels"]
     data = signal.data
     nav_shape = data.shape[:-1]
-    n_pixels = chip_table(signal)["n_pixels"].reshape(nav_shape)
+    n_pixels = chip_table(signal)["n_pixels"].reshape(nav_shape).astype(float)
+    weight_sum = signal.metadata.Chipping.get_item("kernel_weight_sum")
+    if weight_sum is not None:  # Gaussian windows: dose-equivalent pixels
+        n_pixels = np.full(nav_shape, float(weight_sum))
     if isinstance(data, da.Array):
-        spectra = data[..., channels]
+        spectra = data[..., channels].rechunk({-1: -1})
         total = spectra.sum(axis=tuple(range(len(nav_shape))), dtype=float)
         solution = dask.delayed(solve_model)(total, prep, request["refine"])
         npix = da.from_array(n_pixels, chunks=spectra.chunks[:-1])

@@ -53,7 +53,7 @@ class ChippedEDSSpectrum(TEMDispatchMixin, EDSTEMSpectrum):
         # that copies, as_lazy() and save/load keep this class.
         self.metadata.Signal.signal_type = _SIGNAL_TYPE
 
-    def chip(self, size=None, *, step=None, labels=None, remainder="crop"):
+    def chip(self, size=None, *, step=None, labels=None, remainder="crop", kernel=None):
         """Cut the spectrum image into chips and sum the spectra of each.
 
         Parameters
@@ -74,6 +74,13 @@ class ChippedEDSSpectrum(TEMDispatchMixin, EDSTEMSpectrum):
         remainder : {"crop", "keep"}, default "crop"
             Pixels past the last whole chip: ``"crop"`` drops them (as
             ``rebin`` does), ``"keep"`` makes partial chips of them.
+        kernel : {"box", "gaussian"}, optional
+            How the pixels of a grid or window chip are summed: ``"box"``
+            (default) adds them; ``"gaussian"`` weights them with a Gaussian
+            of sigma = size / 4 centred on the window, scaled so that the
+            weighted sums have Poisson-like variance (variance = mean). With
+            ``step=1`` either gives per-pixel ("semantic") quantification,
+            each pixel from its neighbourhood.
 
         Returns
         -------
@@ -99,6 +106,9 @@ class ChippedEDSSpectrum(TEMDispatchMixin, EDSTEMSpectrum):
             already.
         NotImplementedError
             If an axis is not uniform.
+        MemoryError
+            If an eager signal's chips (e.g. one window per pixel) would need
+            more than half the free memory: chip it lazily.
 
         See Also
         --------
@@ -134,7 +144,9 @@ class ChippedEDSSpectrum(TEMDispatchMixin, EDSTEMSpectrum):
         """
         from hyperspy_chipping.chipping import chip
 
-        return chip(self, size, step=step, labels=labels, remainder=remainder)
+        return chip(
+            self, size, step=step, labels=labels, remainder=remainder, kernel=kernel
+        )
 
     def to_dataframe(self, *, spectra=False, spectrum_format="array"):
         """Export the chips as a table, one row per chip.
