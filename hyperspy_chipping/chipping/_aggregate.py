@@ -25,9 +25,12 @@ wide enough for the largest chip, so counts stay exact counts.
 from __future__ import annotations
 
 import functools
+import logging
 
 import dask.array as da
 import numpy as np
+
+_logger = logging.getLogger(__name__)
 
 
 def accumulator_dtype(dtype, max_pixels: int) -> np.dtype:
@@ -114,6 +117,16 @@ def _regular_sum(data, sizes: tuple[int, ...], counts: tuple[int, ...], dtype):
         axis: max(size, (max(cropped.chunks[axis]) // size) * size)
         for axis, size in enumerate(sizes)
     }
+    if any(
+        any(c % sizes[axis] for c in cropped.chunks[axis][:-1] + (0,))
+        or cropped.chunks[axis][-1] % sizes[axis]
+        for axis in chunks
+    ):
+        _logger.info(
+            "Rechunking %s to %s so that every chunk holds whole chips.",
+            cropped.chunksize,
+            chunks,
+        )
     cropped = cropped.rechunk(chunks)
     out_chunks = [
         tuple(c // size for c in cropped.chunks[axis])

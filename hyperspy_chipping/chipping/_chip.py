@@ -68,9 +68,21 @@ def _labels_array(labels, navigation_shape: tuple[int, ...]) -> np.ndarray:
     return data.astype(np.int64)
 
 
+def _source_file(signal) -> str:
+    """The file a signal was loaded from ('' if none)."""
+    tmp = signal.tmp_parameters
+    if not tmp.has_item("filename"):
+        return ""
+    from pathlib import Path
+
+    folder = tmp.get_item("folder", "")
+    return str(Path(folder) / f"{tmp.filename}{tmp.get_item('extension', '')}")
+
+
 def _source_description(signal) -> dict:
     nav = signal.axes_manager.navigation_axes
     return {
+        "file": _source_file(signal),
         "navigation_shape": [int(a.size) for a in nav],
         "names": [str(a.name) for a in nav],
         "units": [str(a.units) for a in nav],
@@ -153,10 +165,18 @@ def _check_memory(n_chips: int, n_channels: int, itemsize: int, args: str):
     if need > MEMORY_FRACTION * free:
         raise MemoryError(
             f"chip({args}) on this eager signal would need about "
-            f"{need / 2**30:.1f} GiB ({n_chips} chips x {n_channels} channels), "
-            f"more than half of the {free / 2**30:.1f} GiB free. Chip it lazily: "
+            f"{_size(need)} ({n_chips} chips x {n_channels} channels), more than "
+            f"half of the {_size(free)} free. Chip it lazily: "
             "s.as_lazy().chip(...) or hs.load(..., lazy=True)."
         )
+
+
+def _size(n_bytes: float) -> str:
+    return (
+        f"{n_bytes / 2**30:.1f} GiB"
+        if n_bytes >= 2**30
+        else f"{n_bytes / 2**20:.0f} MiB"
+    )
 
 
 def chip_arrays(

@@ -100,7 +100,7 @@ def dataframe_attrs(signal) -> dict:
     return _to_builtin(attrs)
 
 
-def quantification_columns(signal) -> dict[str, np.ndarray]:
+def quantification_columns(signal, data=None) -> dict[str, np.ndarray]:
     """Per-chip results of ``quantify_chips`` as named columns (may be empty).
 
     ``at_<El>``, ``wt_<El>`` and their ``_std``, ``I_<line>`` and
@@ -109,7 +109,7 @@ def quantification_columns(signal) -> dict[str, np.ndarray]:
     """
     from hyperspy_chipping.quantification._run import ensure_results
 
-    q = ensure_results(signal)
+    q = ensure_results(signal, data)
     if q is None:
         return {}
     from hyperspy_chipping.chipping._table import flat_chip_index
@@ -150,12 +150,15 @@ def chips_to_dataframe(signal, *, spectra=False, spectrum_format="array"):
     n_channels = signal.axes_manager.signal_axes[0].size
     data = signal.data
     if isinstance(data, da.Array):
+        from hyperspy_chipping.quantification._run import check_source_file
+
+        check_source_file(signal)
         data = data.compute()
     flat = np.asarray(data).reshape(-1, n_channels)
     columns = {"chip_id": np.arange(flat.shape[0])}
     columns.update(table)
     columns["counts"] = flat.sum(axis=1)
-    columns.update(quantification_columns(signal))
+    columns.update(quantification_columns(signal, np.asarray(data)))
     df = pd.DataFrame(columns)
     if spectra:
         if spectrum_format == "array":

@@ -175,10 +175,13 @@ def parse_request(signal, kfactors, **options):
     return request, prep, params
 
 
-def compute_results(signal, request, prep, params):
-    """Per-chip results as a dict of (n_chips, ...) arrays (dask if lazy)."""
+def compute_results(signal, request, prep, params, data=None):
+    """Per-chip results as a dict of (n_chips, ...) arrays (dask if lazy).
+
+    `data` replaces ``signal.data`` (e.g. the computed chips of a lazy signal).
+    """
     channels = prep["channels"]
-    data = signal.data
+    data = signal.data if data is None else data
     nav_shape = data.shape[:-1]
     n_pixels = chip_table(signal)["n_pixels"].reshape(nav_shape).astype(float)
     weight_sum = signal.metadata.Chipping.get_item("kernel_weight_sum")
@@ -188,7 +191,7 @@ def compute_results(signal, request, prep, params):
         spectra = data[..., channels].rechunk({-1: -1})
         total = spectra.sum(axis=tuple(range(len(nav_shape))), dtype=float)
         solution = dask.delayed(solve_model)(total, prep, request["refine"])
-        npix = da.from_array(n_pixels, chunks=spectra.chunks[:-1])
+        npix = da.from_array(n_pixels[..., None], chunks=spectra.chunks[:-1] + (1,))
         lay = layout(len(request["xray_lines"]), _n_components(prep), _zeta(params))
         n_out = max(s.stop for s in lay.values())
         packed = da.map_blocks(
@@ -305,12 +308,13 @@ def quantify_chipped(signal, kfactors, **options):
     return results
 
 
-def ensure_results(signal):
+def ensure_results(signal, data=None):
     """Stored results of a quantified signal, computing them if needed.
 
     A lazy signal (or one computed after a lazy quantification) holds only
-    the request: run it again, computing all results in one pass, and store
-    them.
+    the request: run it again on the chip spectra — `data` if given (already
+    computed), else computed here, so that the source is read once — and
+    store the results.
     """
     q = signal.metadata.get_item("Chipping.Quantification")
     if q is None or "atomic_percent" in q:
@@ -329,10 +333,28 @@ def ensure_results(signal):
         refine=request["refine"],
     )
     request, prep, params = parse_request(signal, request["kfactors"], **options)
-    results = compute_results(signal, request, prep, params)
-    if signal._lazy:
-        (results,) = dask.compute(results)
-    return store_results(signal, request, results)
+    if data is None and signal._lazy:
+        check_source_file(signal)
+        data = signal.data.compute()
+    results = compute_results(signal, request, prep, params, data=data)
+    store_results(signal, request, results)
+    return signal.metadata.Chipping.Quantification
+
+
+def check_source_file(signal):
+    """Raise before computing a lazy signal whose source file is gone.
+
+    (A chunked store such as zarr returns fill values for missing chunks:
+    computing would silently give zeros.)
+    """
+    from pathlib import Path
+
+    path = signal.metadata.get_item("Chipping.Source.file", "")
+    if signal._lazy and path and not Path(path).exists():
+        raise FileNotFoundError(
+            f"The data of this lazy signal are read from {path!r}, which no "
+            "longer exists; nothing was computed. Load the file again."
+        )
 
 
 def composition_maps(signal, results, composition="atomic"):

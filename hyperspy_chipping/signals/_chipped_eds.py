@@ -312,8 +312,14 @@ class ChippedEDSSpectrum(TEMDispatchMixin, EDSTEMSpectrum):
         propagated to the composition. A negative intensity (noise on an
         absent element) counts as 0 in the composition; the signed value is
         kept in the intensities. Chips with no counts get NaN; chips with
-        fewer than 100 counts are flagged ``low_counts``. A lazy signal's
-        chip spectra are computed (they are small).
+        fewer than 100 counts are flagged ``low_counts``.
+
+        A lazy signal stays lazy: the maps returned are lazy, and computing
+        them runs one dask graph (the summed spectrum, the model solved on it,
+        every chunk quantified with that model), on a ``dask.distributed``
+        cluster too; ``metadata.Chipping.Quantification`` then holds the
+        request, and :meth:`to_dataframe` computes the results with the table,
+        reading each chunk of the source once.
 
         Examples
         --------
