@@ -116,6 +116,7 @@ def calibrate(
     offset_range=None,
     gain_range=0.01,
     fwhm_range=(40.0, 400.0),
+    rounds=1,
 ):
     """Fit offset, gain and resolution on a high-count spectrum.
 
@@ -143,6 +144,9 @@ def calibrate(
         Largest relative gain change.
     fwhm_range : tuple of float
         Bounds of the resolution (eV).
+    rounds : int, default 1
+        Fits, each weighted by the model of the previous one (the first by
+        the data: on a summed spectrum of many counts the two agree).
 
     Returns
     -------
@@ -175,7 +179,7 @@ def calibrate(
         lo = [-d_off, -gain_range, fwhm_range[0]]
         hi = [d_off, gain_range, fwhm_range[1]]
         p[2] = np.clip(p[2], lo[2] + 1e-6, hi[2] - 1e-6)
-        for _ in range(2):  # second round with weights from the first model
+        for _ in range(rounds):  # later rounds: weights from the previous model
             try:
                 res = least_squares(
                     residual,

@@ -246,15 +246,18 @@ def _add_exspy_m_lines(element, names, energies, weights, main):
     """
     from exspy.material import elements as elements_db
 
-    table = elements_db[element].Atomic_properties.Xray_lines.as_dictionary()
-    if "Ma" not in table or not main.any():
+    from hyperspy_chipping.fitting._design import _efficiency_table
+
+    lines_db = elements_db[element].Atomic_properties.Xray_lines.as_dictionary()
+    if "Ma" not in lines_db or not main.any():
         return names, energies, weights, main
     ma_weight = weights[main].sum()
     ma_energy = float(energies[main].mean())
-    eff_ma = physics.detector_efficiency([ma_energy])[0]
+    grid, table = _efficiency_table()
+    eff_ma = np.interp(ma_energy, grid, table)
     extra = [
         (name, line["energy (keV)"], line["weight"])
-        for name, line in table.items()
+        for name, line in lines_db.items()
         if name[0] == "M"
         and name not in ("Ma", "Mb", "Mg")
         and np.min(np.abs(energies - line["energy (keV)"])) > 0.02
@@ -263,7 +266,7 @@ def _add_exspy_m_lines(element, names, energies, weights, main):
         return names, energies, weights, main
     e_new = np.array([e for _, e, _ in extra])
     w_new = np.array([w for _, _, w in extra]) * ma_weight
-    w_new = w_new * physics.detector_efficiency(e_new) / eff_ma
+    w_new = w_new * np.interp(e_new, grid, table) / eff_ma
     order = np.argsort(np.concatenate([energies, e_new]), kind="stable")
     names = tuple(np.array(names + tuple(n for n, _, _ in extra), dtype=object)[order])
     energies = np.concatenate([energies, e_new])[order]

@@ -315,6 +315,7 @@ def mean_atomic_number(composition_wt: dict[str, float]) -> float:
     return sum(w * xraydb.atomic_number(el) for el, w in composition_wt.items()) / total
 
 
+@functools.lru_cache(maxsize=256)
 def available_families(element: str, beam_energy: float) -> tuple[str, ...]:
     """Return the shell families of ``element`` that the model can emit.
 

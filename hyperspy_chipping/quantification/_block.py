@@ -64,6 +64,17 @@ def _std(cov):
 
 
 def quantify_block(spectra, n_pixels, solution, params):
+    """Fit and quantify the chips of one block (BLAS single-threaded).
+
+    See :func:`_quantify_block`.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _quantify_block(spectra, n_pixels, solution, params)
+
+
+def _quantify_block(spectra, n_pixels, solution, params):
     """Fit and quantify the chips of one block.
 
     Parameters
@@ -121,6 +132,7 @@ def quantify_block(spectra, n_pixels, solution, params):
             thickness=params["thickness"],
             energies=np.array([f.main_energy for f in families]),
             take_off_angle=params["take_off_angle"],
+            clip_negative=not solution["exspy_like"],
         )
     empty = counts <= 0
     for key in ("weight", "atomic"):

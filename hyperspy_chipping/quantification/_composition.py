@@ -56,7 +56,7 @@ def atomic_masses(elements) -> np.ndarray:
     )
 
 
-def ratio_fractions(intensities, covariance, factors):
+def ratio_fractions(intensities, covariance, factors, clip_negative=True):
     """Fractions ``c_A I_A / sum_B c_B I_B`` and their covariance.
 
     Negative intensities (noise on an absent element) count as 0: they do
@@ -70,6 +70,9 @@ def ratio_fractions(intensities, covariance, factors):
         (n_chips, n_lines, n_lines) covariance of the intensities.
     factors : numpy.ndarray
         (n_lines,) or (n_chips, n_lines) factors ``c``.
+    clip_negative : bool, default True
+        Count negative intensities as 0; False keeps them signed, as exspy's
+        ``quantification`` does.
 
     Returns
     -------
@@ -87,7 +90,7 @@ def ratio_fractions(intensities, covariance, factors):
     (array([[0.25, 0.75]]), array([0.0217, 0.0217]))
     """
     intensities = np.asarray(intensities, dtype=float)
-    positive = intensities > 0
+    positive = intensities > 0 if clip_negative else np.ones(intensities.shape, bool)
     u = np.where(positive, intensities, 0.0) * factors
     total = u.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -229,6 +232,7 @@ def quantify(
     energies=None,
     take_off_angle=None,
     n_iterations=6,
+    clip_negative=True,
 ):
     """Weight and atomic fractions, with covariances, for every chip.
 
@@ -257,6 +261,9 @@ def quantify(
         Degrees; turns on the absorption correction.
     n_iterations : int, default 6
         Iterations of the absorption correction.
+    clip_negative : bool, default True
+        Count negative intensities (noise on absent elements) as 0; False
+        keeps them signed, as exspy does.
 
     Returns
     -------
@@ -284,7 +291,7 @@ def quantify(
     for _ in range(n_iterations if correct else 1):
         corrected = intensities * correction
         ccov = covariance * correction[:, :, None] * correction[:, None, :]
-        weight, weight_cov = ratio_fractions(corrected, ccov, wf)
+        weight, weight_cov = ratio_fractions(corrected, ccov, wf, clip_negative)
         if method == "zeta":
             with np.errstate(invalid="ignore", divide="ignore"):
                 pos = np.clip(corrected, 0, None)
@@ -306,7 +313,7 @@ def quantify(
             correction = absorption_factors(
                 weight, mass_thickness, elements, energies, take_off_angle
             )
-    atomic, atomic_cov = ratio_fractions(corrected, ccov, af)
+    atomic, atomic_cov = ratio_fractions(corrected, ccov, af, clip_negative)
     result.update(
         weight=weight,
         weight_cov=weight_cov,
