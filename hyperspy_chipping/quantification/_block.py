@@ -96,8 +96,19 @@ def _quantify_block(spectra, n_pixels, solution, params):
         (..., n_out) packed results, see :func:`layout`.
     """
     lead = spectra.shape[:-1]
-    flat = np.asarray(spectra, dtype=float).reshape(-1, spectra.shape[-1])
-    if flat.size and (not np.isfinite(flat).all() or flat.min() < 0):
+    raw = np.asarray(spectra)
+    if raw.size and not np.issubdtype(raw.dtype, np.unsignedinteger):
+        bad = raw.min() < 0
+        if np.issubdtype(raw.dtype, np.floating):
+            bad = bad or not np.isfinite(raw).all()
+    else:
+        bad = False
+    # Counts in float32 (exact up to 2**24 per channel), see Projector.fit.
+    exact = np.issubdtype(raw.dtype, np.integer) and (
+        raw.dtype.itemsize <= 2 or (raw.size and raw.max() < 2**24)
+    )
+    flat = raw.astype(np.float32 if exact else np.float64).reshape(-1, raw.shape[-1])
+    if bad:
         raise ValueError(
             "The chip spectra contain NaN, infinite or negative counts; EDS "
             "counts must be finite and >= 0."
@@ -113,7 +124,7 @@ def _quantify_block(spectra, n_pixels, solution, params):
     amplitudes = projector.fit(flat)
     inten = amplitudes[:, rows] * scale
     cov = projector.covariance(amplitudes, rows) * np.outer(scale, scale)
-    counts = flat.sum(axis=1)
+    counts = flat.sum(axis=1, dtype=np.float64)
     chi2 = projector.reduced_chi2(flat, amplitudes)
     method = params["method"]
     dose = None

@@ -27,6 +27,9 @@ then holds the request, and :meth:`to_dataframe` computes the results.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import dask
 import dask.array as da
 import numpy as np
@@ -207,17 +210,30 @@ def compute_results(signal, request, prep, params, data=None):
         results["solution"] = solution
         return results
     flat = np.asarray(data).reshape(-1, data.shape[-1])
-    total = flat[:, channels].sum(axis=0, dtype=float)
-    solution = solve_model(total, prep, request["refine"])
-    blocks = [
-        quantify_block(
-            flat[i : i + BLOCK_ROWS, channels],
-            n_pixels.reshape(-1)[i : i + BLOCK_ROWS],
-            solution,
-            params,
+    # The fit channels are one contiguous range: slice, do not copy.
+    fit = slice(int(channels[0]), int(channels[-1]) + 1)
+    npix = n_pixels.reshape(-1)
+    starts = range(0, flat.shape[0], BLOCK_ROWS)
+    # numpy releases the GIL: blocks run on every core.
+    with ThreadPoolExecutor(min(len(starts), os.cpu_count() or 1)) as pool:
+        total = sum(
+            pool.map(
+                lambda i: flat[i : i + BLOCK_ROWS, fit].sum(axis=0, dtype=float),
+                starts,
+            )
         )
-        for i in range(0, flat.shape[0], BLOCK_ROWS)
-    ]
+        solution = solve_model(total, prep, request["refine"])
+        blocks = list(
+            pool.map(
+                lambda i: quantify_block(
+                    flat[i : i + BLOCK_ROWS, fit],
+                    npix[i : i + BLOCK_ROWS],
+                    solution,
+                    params,
+                ),
+                starts,
+            )
+        )
     packed = np.concatenate(blocks, axis=0)
     lay = layout(
         len(request["xray_lines"]),
