@@ -103,11 +103,7 @@ def _quantify_block(spectra, n_pixels, solution, params):
             bad = bad or not np.isfinite(raw).all()
     else:
         bad = False
-    # Counts in float32 (exact up to 2**24 per channel), see Projector.fit.
-    exact = np.issubdtype(raw.dtype, np.integer) and (
-        raw.dtype.itemsize <= 2 or (raw.size and raw.max() < 2**24)
-    )
-    flat = raw.astype(np.float32 if exact else np.float64).reshape(-1, raw.shape[-1])
+    flat = raw.astype(np.float64).reshape(-1, raw.shape[-1])
     if bad:
         raise ValueError(
             "The chip spectra contain NaN, infinite or negative counts; EDS "

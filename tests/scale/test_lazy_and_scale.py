@@ -65,7 +65,8 @@ def test_lazy_chip_and_quantify_compute_nothing_then_read_each_chunk_once(demo):
     expected = eager.to_dataframe()
     np.testing.assert_allclose(df["at_La"], expected["at_La"], rtol=1e-9)
     np.testing.assert_allclose(df["at_La_std"], expected["at_La_std"], rtol=1e-9)
-    np.testing.assert_allclose(df["chi2_red"], expected["chi2_red"], rtol=1e-9)
+    # chi2 is evaluated in float32 (round-off ~1e-6, see Projector.reduced_chi2)
+    np.testing.assert_allclose(df["chi2_red"], expected["chi2_red"], rtol=1e-5)
 
 
 @pytest.mark.parametrize("kernel", ["box", "gaussian"])
@@ -76,7 +77,8 @@ def test_per_pixel_windows_lazy_equals_eager(demo, kernel):
     maps = eager.quantify_chips(k)
     lazy_maps = demo.as_lazy().chip(9, step=1, kernel=kernel).quantify_chips(k)
     for a, b in zip(maps, lazy_maps):
-        np.testing.assert_allclose(np.asarray(b.data), a.data, rtol=1e-9)
+        # round-off of sums in another order (Gaussian windows are floats)
+        np.testing.assert_allclose(np.asarray(b.data), a.data, rtol=1e-9, atol=1e-9)
 
 
 def test_box_windows_equal_hand_sums(demo):
