@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from hyperspy_chipping.fitting._linear import single_threaded_blas
 from hyperspy_chipping.quantification._composition import quantify
 
 
@@ -68,9 +69,7 @@ def quantify_block(spectra, n_pixels, solution, params):
 
     See :func:`_quantify_block`.
     """
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1, user_api="blas"):
+    with single_threaded_blas():
         return _quantify_block(spectra, n_pixels, solution, params)
 
 

@@ -40,7 +40,7 @@ from hyperspy_chipping.fitting._families import (
     physics_families,
     split_xray_line,
 )
-from hyperspy_chipping.fitting._linear import Projector
+from hyperspy_chipping.fitting._linear import Projector, single_threaded_blas
 from hyperspy_chipping.fitting._refine import missing_peaks, refine_line_weights
 
 _logger = logging.getLogger(__name__)
@@ -254,9 +254,7 @@ def solve_model(total, prep, refine=True):
     are small, and numpy's and scipy's separate OpenBLAS thread pools
     otherwise contend for the cores (a 10x slow-down measured on 2 cores).
     """
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1, user_api="blas"):
+    with single_threaded_blas():
         return _solve_model(total, prep, refine)
 
 

@@ -191,7 +191,13 @@ def compute_results(signal, request, prep, params, data=None):
     if weight_sum is not None:  # Gaussian windows: dose-equivalent pixels
         n_pixels = np.full(nav_shape, float(weight_sum))
     if isinstance(data, da.Array):
-        spectra = data[..., channels].rechunk({-1: -1})
+        fit = slice(int(channels[0]), int(channels[-1]) + 1)  # contiguous
+        spectra = data[..., fit].rechunk({-1: -1})
+        # Blocks of a few thousand chips: bounded float temporaries, and
+        # enough blocks for every core (splitting chunks reads nothing twice).
+        rows = max(1, 4 * BLOCK_ROWS // int(np.prod(spectra.chunksize[1:-1])))
+        if spectra.chunksize[0] > rows:
+            spectra = spectra.rechunk({0: rows})
         total = spectra.sum(axis=tuple(range(len(nav_shape))), dtype=float)
         solution = dask.delayed(solve_model)(total, prep, request["refine"])
         npix = da.from_array(n_pixels[..., None], chunks=spectra.chunks[:-1] + (1,))
