@@ -57,6 +57,8 @@ import numpy as np
 import xraydb
 from exspy.signals import EDSTEMSpectrum
 
+from hyperspy_chipping.data._checks import check_inputs
+from hyperspy_chipping.fitting._families import split_xray_line
 from hyperspy_chipping.fitting._xray_families import (
     LOW_ENERGY_CUTOFF,
     MAIN_LINES,
@@ -106,12 +108,6 @@ FAMILIES = MappingProxyType(
         "La": ("K", "L", "M"),
     }
 )
-
-
-def _split_line(xray_line: str) -> tuple[str, str]:
-    """``"La_La"`` -> ``("La", "La")``."""
-    element, _, line = xray_line.partition("_")
-    return element, line
 
 
 @dataclass(frozen=True)
@@ -171,7 +167,7 @@ def _sample_families() -> tuple[dict, dict, float]:
         wt = mass_fractions(dict(comp_at))
         area[phase] = {}
         for xray_line, k in KFACTORS.items():
-            element, line = _split_line(xray_line)
+            element, line = split_xray_line(xray_line)
             if element in wt:
                 main = DENSITY[phase] * wt[element] / k
                 fams = _families(element, line[0], FAMILIES[element])
@@ -286,98 +282,6 @@ def expected_spectra(
             for p in COMPOSITION_AT
         },
     )
-
-
-def _number(name: str, value: object, low: float, low_ok: bool = True) -> float:
-    """A finite real ``value >= low`` (``> low`` if not ``low_ok``), or an error
-    naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    if not math.isfinite(value) or value < low or (value == low and not low_ok):
-        bound = f">= {low:g}" if low_ok else f"> {low:g}"
-        raise ValueError(f"{name} must be finite and {bound}, got {value!r}")
-    return float(value)
-
-
-def _integer(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    return int(value)
-
-
-def _check_inputs(
-    navigation_shape: object,
-    counts_per_pixel: object,
-    seed: object,
-    film_fraction: object,
-    n_channels: object,
-    energy_scale: object,
-    energy_offset: object,
-    zero_peak_counts: object,
-    system_peaks: object,
-    poisson: object,
-    dtype: object,
-) -> dict:
-    """Validate and normalise the arguments of :func:`sto_lfo_cross_section`."""
-    if (
-        isinstance(navigation_shape, (str, bytes))
-        or not isinstance(navigation_shape, (Sequence, np.ndarray))
-        or len(navigation_shape) != 2
-    ):
-        raise TypeError(
-            f"navigation_shape must be a pair (x, y), got {navigation_shape!r}"
-        )
-    nx, ny = (_integer("navigation_shape", n) for n in navigation_shape)
-    if nx < 1 or ny < 1:
-        raise ValueError(f"navigation_shape must be positive, got {(nx, ny)!r}")
-    if isinstance(seed, bool) or not isinstance(
-        seed, (numbers.Integral, np.random.Generator)
-    ):
-        raise TypeError(f"seed must be an int or a numpy Generator, got {seed!r}")
-    if isinstance(seed, numbers.Integral) and seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed!r}")
-    fraction = _number("film_fraction", film_fraction, -math.inf)
-    if not 0.0 <= fraction <= 1.0:
-        raise ValueError(f"film_fraction must be in [0, 1], got {film_fraction!r}")
-    if not isinstance(poisson, (bool, np.bool_)):
-        raise TypeError(f"poisson must be True or False, got {poisson!r}")
-    channels = _integer("n_channels", n_channels)
-    if channels < 16:
-        raise ValueError(f"n_channels must be >= 16, got {n_channels!r}")
-    if isinstance(system_peaks, str):
-        system_peaks = (system_peaks,)
-    if not isinstance(system_peaks, Sequence) or not all(
-        isinstance(el, str) for el in system_peaks
-    ):
-        raise TypeError(
-            "system_peaks must be a sequence of element symbols such as ('Cu',), "
-            f"got {system_peaks!r}"
-        )
-    for element in system_peaks:
-        try:
-            xraydb.atomic_number(element)
-        except ValueError:
-            raise ValueError(f"system_peaks: unknown element {element!r}") from None
-    try:
-        np_dtype = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"dtype must be a numpy dtype, got {dtype!r}") from None
-    if np_dtype.kind not in "uif":
-        raise ValueError(
-            f"dtype must be an integer or float dtype, got {np_dtype.name!r}"
-        )
-    return {
-        "nx": nx,
-        "ny": ny,
-        "counts_per_pixel": _number("counts_per_pixel", counts_per_pixel, 0, False),
-        "film_fraction": fraction,
-        "n_channels": channels,
-        "energy_scale": _number("energy_scale", energy_scale, 0.0, False),
-        "energy_offset": _number("energy_offset", energy_offset, -math.inf),
-        "zero_peak_counts": _number("zero_peak_counts", zero_peak_counts, 0.0),
-        "system_peaks": tuple(system_peaks),
-        "dtype": np_dtype,
-    }
 
 
 def sto_lfo_cross_section(
@@ -507,7 +411,7 @@ def sto_lfo_cross_section(
     >>> round(float(mean), 6)
     50.0
     """
-    args = _check_inputs(**locals())
+    args = check_inputs(**locals())
     nx, ny = args["nx"], args["ny"]
     film_rows = math.floor(args["film_fraction"] * ny + 0.5)
     phase_map = np.full((ny, nx), PHASE_LABELS["STO"], dtype=np.uint8)
@@ -572,12 +476,12 @@ def _set_metadata(
     md.set_item(f"{eds}.live_time", live_time)
     md.set_item(f"{eds}.real_time", live_time / (1.0 - DEAD_TIME_FRACTION))
     md.set_item("Sample.description", "LaFeO3 film on SrTiO3, cross-section")
-    md.set_item("Sample.elements", sorted({_split_line(x)[0] for x in KFACTORS}))
+    md.set_item("Sample.elements", sorted({split_xray_line(x)[0] for x in KFACTORS}))
     md.set_item("Sample.xray_lines", sorted(KFACTORS))
 
     fractions, ratios = {}, {}
     for xray_line in KFACTORS:
-        element, line = _split_line(xray_line)
+        element, line = split_xray_line(xray_line)
         key = f"{element}_{line[0]}"
         fractions[xray_line] = float(
             sum(x.weight for x in expected.lines[key] if x.main)
