@@ -32,16 +32,19 @@ _logger = logging.getLogger(__name__)
 
 _DESCRIPTION = """\
 Cut a STEM-EDS spectrum image into chips (square grid cells, overlapping
-windows) and write one table row per chip: where the chip is, how many
-pixels and counts it holds, and its summed spectrum; plus a PNG that shows
-the chips over the map. Without FILE, the embedded simulated SrTiO3/LaFeO3
-cross-section is used.
+windows), quantify every chip when k-factors are given, and write one table
+row per chip: where the chip is, how many pixels and counts it holds, its
+composition (atomic and weight %, with standard deviations), the fit quality
+and its summed spectrum; plus a PNG that shows the chips over the map.
+Without FILE, the embedded simulated SrTiO3/LaFeO3 cross-section is used,
+with its own k-factors.
 """
 
 _EPILOG = """\
 examples:
   hyperspy-chipping                              # demo data, 15 px chips
-  hyperspy-chipping map.emd --size 15            # Velox spectrum image
+  hyperspy-chipping map.emd --size 15 --elements Sr Ti O La Fe \\
+      --kfactors Sr_Ka=1.8 Ti_Ka=1.1 O_Ka=2.0 La_La=2.5 Fe_Ka=1.0
   hyperspy-chipping map.bcf --size 16 12 --remainder keep -o chips.csv
   hyperspy-chipping map.hspy --size 20 --step 10 --lazy
 """
@@ -102,6 +105,28 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         metavar="EL",
         help="elements in the sample, e.g. Sr Ti O La Fe (added to the file's own)",
+    )
+    p.add_argument(
+        "--kfactors",
+        nargs="+",
+        metavar="LINE=K",
+        help="Cliff-Lorimer k-factors of the lines to quantify, e.g. "
+        "La_La=2.5 Fe_Ka=1.0 (weight-based, as Velox and Bruker give them); "
+        "without them the table holds geometry and spectra only",
+    )
+    p.add_argument(
+        "--intensity",
+        choices=("family", "line"),
+        default="family",
+        help="what the k-factors were calibrated against: the whole shell "
+        "family (Velox, Bruker; default) or the main line alone",
+    )
+    p.add_argument(
+        "--model",
+        choices=("family", "exspy"),
+        default="family",
+        help="fit model: the L-line-aware family model (default) or exspy's "
+        "stock model, for comparison",
     )
     p.add_argument(
         "-o",
@@ -199,6 +224,33 @@ def select_spectrum_image(signals, name: str = "the file"):
     return si, image
 
 
+def parse_kfactors(items: list[str]) -> dict[str, float]:
+    """``["La_La=2.5", "Fe_Ka=1"]`` -> ``{"La_La": 2.5, "Fe_Ka": 1.0}``.
+
+    Raises
+    ------
+    ValueError
+        For an item that is not ``LINE=number``.
+
+    Examples
+    --------
+    >>> parse_kfactors(["La_La=2.5", "Fe_Ka=1"])
+    {'La_La': 2.5, 'Fe_Ka': 1.0}
+    """
+    out = {}
+    for item in items:
+        line, sep, value = item.partition("=")
+        try:
+            out[line.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not line.strip():
+            raise ValueError(
+                f"--kfactors takes LINE=K items such as La_La=2.5, got {item!r}."
+            )
+    return out
+
+
 def run(args: argparse.Namespace) -> dict:
     """Run the chipping job described by parsed command-line arguments.
 
@@ -224,14 +276,26 @@ def run(args: argparse.Namespace) -> dict:
         s = sto_lfo_cross_section(tuple(args.demo_shape))
         s.set_signal_type("EDS_TEM_chipped")
         image = None
+        if args.kfactors is None:
+            args.kfactors = [
+                f"{line}={k}"
+                for line, k in s.metadata.Simulation.kfactors.as_dictionary().items()
+            ]
         if args.lazy:
             s = s.as_lazy()
     else:
         import hyperspy.api as hs
 
-        # Velox and Bruker files hold several signals: load all of them, so
-        # that the HAADF image comes along with the spectrum image.
-        loaded = hs.load(args.file, lazy=args.lazy)
+        # Velox and Bruker files hold several signals: the HAADF image comes
+        # along with the spectrum image. rosettasciio reads a Velox spectrum
+        # image right only when asked for it alone: then load the images.
+        if Path(args.file).suffix.lower() == ".emd":
+            loaded = hs.load(args.file, lazy=args.lazy, select_type="spectrum_image")
+            loaded = loaded if isinstance(loaded, list) else [loaded]
+            images = hs.load(args.file, lazy=args.lazy, select_type="images")
+            loaded += images if isinstance(images, list) else [images]
+        else:
+            loaded = hs.load(args.file, lazy=args.lazy)
         s, image = select_spectrum_image(loaded, args.file)
     if args.elements:
         s.add_elements(args.elements)
@@ -240,6 +304,10 @@ def run(args: argparse.Namespace) -> dict:
     if args.step:
         step = args.step[0] if len(args.step) == 1 else tuple(args.step)
     chips = s.chip(size, step=step, remainder=args.remainder)
+    if args.kfactors:
+        chips.quantify_chips(
+            parse_kfactors(args.kfactors), intensity=args.intensity, model=args.model
+        )
     out = Path(args.output)
     csv = out.suffix.lower() == ".csv"
     progress = ProgressBar() if s._lazy else contextlib.nullcontext()

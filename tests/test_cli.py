@@ -34,6 +34,11 @@ def test_demo_run_writes_table_and_png(capsys):
     assert len(df) == 6 and df["n_pixels"].eq(100).all()
     assert np.stack(df["spectrum"]).shape == (6, 2000)
     assert df.attrs["elements"] == ["Fe", "La", "O", "Sr", "Ti"]
+    # The demo is quantified with its own k-factors: compositions sum to 100.
+    at = df.filter(regex=r"^at_[A-Z][a-z]?$")
+    assert list(at.columns) == ["at_Fe", "at_La", "at_O", "at_Sr", "at_Ti"]
+    np.testing.assert_allclose(at.sum(axis=1), 100)
+    assert df.attrs["quantification"]["intensity"] == "family"
     with open("chips.png", "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
 
@@ -102,3 +107,21 @@ def test_help_runs():
         check=True,
     ).stdout
     assert "--size" in out and "demo" in out
+
+
+def test_file_run_with_kfactors(make_map):
+    s = make_map(shape=(12, 9), n_channels=512)
+    s.save("map.hspy")
+    args = ["map.hspy", "--size", "3", "--kfactors", "Fe_Ka=1.0", "O_Ka=2.0"]
+    assert main(args + ["--intensity", "line", "--model", "exspy"]) == 0
+    df = pd.read_parquet("chips.parquet")
+    assert df.attrs["quantification"]["model"] == "exspy"
+    assert df.attrs["quantification"]["kfactors"] == {"Fe_Ka": 1.0, "O_Ka": 2.0}
+    assert {"at_Fe", "wt_O_std", "I_Fe_Ka", "chi2_red"} <= set(df.columns)
+
+
+def test_bad_kfactor_items(capsys):
+    assert main(["--demo-shape", "20", "20", "--kfactors", "La_La:2.5"]) == 2
+    assert "--kfactors takes LINE=K items such as La_La=2.5, got 'La_La:2.5'" in (
+        capsys.readouterr().err
+    )

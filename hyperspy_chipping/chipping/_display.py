@@ -78,6 +78,7 @@ def plot_chip_outlines(signal, image=None, *, ids=True, ax=None, color="w"):
     import matplotlib.pyplot as plt
     from matplotlib.collections import PatchCollection
     from matplotlib.patches import Rectangle
+    from matplotlib.patheffects import withStroke
 
     meta = signal.metadata.Chipping.as_dictionary()
     src = meta["Source"]
@@ -129,7 +130,16 @@ def plot_chip_outlines(signal, image=None, *, ids=True, ax=None, color="w"):
         key = "label" if meta["scheme"] == "labels" else None
         names = table[key] if key else np.arange(table["x"].size)
         for name, x, y in zip(names, table["x"], table["y"]):
-            ax.text(x, y, str(name), color=color, ha="center", va="center", fontsize=6)
+            ax.text(
+                x,
+                y,
+                str(name),
+                color=color,
+                ha="center",
+                va="center",
+                fontsize=6,
+                path_effects=[withStroke(linewidth=1.5, foreground="k")],
+            )
     ax.set_xlabel(f"{src['names'][0]} ({src['units'][0]})")
     ax.set_ylabel(f"{src['names'][1]} ({src['units'][1]})")
     return ax

@@ -134,7 +134,9 @@ def quantification_columns(signal, data=None) -> dict[str, np.ndarray]:
     return cols
 
 
-def chips_to_dataframe(signal, *, spectra=False, spectrum_format="array"):
+def chips_to_dataframe(
+    signal, *, spectra=False, spectrum_format="array", show_progressbar=None
+):
     """One row per chip: geometry, counts and, on request, the spectrum.
 
     See :meth:`hyperspy_chipping.signals.ChippedEDSSpectrum.to_dataframe`.
@@ -150,10 +152,18 @@ def chips_to_dataframe(signal, *, spectra=False, spectrum_format="array"):
     n_channels = signal.axes_manager.signal_axes[0].size
     data = signal.data
     if isinstance(data, da.Array):
+        import contextlib
+
+        import hyperspy.api as hs
+        from dask.diagnostics import ProgressBar
+
         from hyperspy_chipping.quantification._run import check_source_file
 
         check_source_file(signal)
-        data = data.compute()
+        if show_progressbar is None:
+            show_progressbar = hs.preferences.General.show_progressbar
+        with ProgressBar() if show_progressbar else contextlib.nullcontext():
+            data = data.compute()
     flat = np.asarray(data).reshape(-1, n_channels)
     columns = {"chip_id": np.arange(flat.shape[0])}
     columns.update(table)

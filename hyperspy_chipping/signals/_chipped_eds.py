@@ -148,7 +148,9 @@ class ChippedEDSSpectrum(TEMDispatchMixin, EDSTEMSpectrum):
             self, size, step=step, labels=labels, remainder=remainder, kernel=kernel
         )
 
-    def to_dataframe(self, *, spectra=False, spectrum_format="array"):
+    def to_dataframe(
+        self, *, spectra=False, spectrum_format="array", show_progressbar=None
+    ):
         """Export the chips as a table, one row per chip.
 
         Parameters
@@ -158,6 +160,9 @@ class ChippedEDSSpectrum(TEMDispatchMixin, EDSTEMSpectrum):
         spectrum_format : {"array", "wide"}, default "array"
             With `spectra`: one ``spectrum`` column holding a 1-D array per
             chip, or one column per channel, ``ch_0000``, ``ch_0001``, ...
+        show_progressbar : bool, optional
+            Show a progress bar while a lazy signal is computed; default
+            ``hs.preferences.General.show_progressbar``.
 
         Returns
         -------
@@ -205,7 +210,10 @@ class ChippedEDSSpectrum(TEMDispatchMixin, EDSTEMSpectrum):
         from hyperspy_chipping.export import chips_to_dataframe
 
         return chips_to_dataframe(
-            self, spectra=spectra, spectrum_format=spectrum_format
+            self,
+            spectra=spectra,
+            spectrum_format=spectrum_format,
+            show_progressbar=show_progressbar,
         )
 
     def quantify_chips(
