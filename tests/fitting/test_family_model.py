@@ -237,3 +237,22 @@ def test_fit_model_needs_quantification():
     s.set_signal_type("EDS_TEM_chipped")
     with pytest.raises(ValueError, match=r"call quantify_chips\(\) first"):
         s.chip(15).get_fit_model()
+
+
+def test_refinement_bound_is_warned():
+    # exspy's table puts Fe L l far above ours: the refined ratio is held at
+    # the bound, with a warning that says so.
+    s = _simulate_with_exspy_tables((90, 90))
+    with pytest.warns(
+        UserWarning, match=r"Fe_L sub-line group Ll .* held at the bound"
+    ):
+        s.chip(15).quantify_chips(s.metadata.Simulation.kfactors.as_dictionary())
+
+
+def test_line_not_excited_at_beam_energy():
+    s = sto_lfo_cross_section((30, 30), seed=2)
+    s.set_signal_type("EDS_TEM_chipped")
+    s.set_microscope_parameters(beam_energy=10.0)
+    chips = s.chip(15)
+    with pytest.raises(ValueError, match=r"Sr_Ka is not in .* not excited at 10.0 kV"):
+        chips.quantify_chips(s.metadata.Simulation.kfactors.as_dictionary())

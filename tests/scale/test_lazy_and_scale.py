@@ -189,3 +189,11 @@ def test_lazy_results_compute_in_one_graph(demo):
     computed = dask.compute(*[m.data for m in maps])
     total = np.sum(computed, axis=0)
     np.testing.assert_allclose(total, 100.0)
+
+
+def test_progress_bar_while_computing(demo, capsys):
+    chips = demo.as_lazy().chip(15)
+    chips.to_dataframe(show_progressbar=True)
+    assert "Completed" in capsys.readouterr().out
+    chips.to_dataframe(show_progressbar=False)
+    assert "Completed" not in capsys.readouterr().out
