@@ -194,11 +194,13 @@ def select_spectrum_image(signals, name: str = "the file"):
     >>> image is haadf
     True
     """
+    from exspy.signals import EDSSpectrum
+
     signals = signals if isinstance(signals, list) else [signals]
     spectra = [
         s
         for s in signals
-        if str(s.metadata.Signal.signal_type).startswith("EDS")
+        if isinstance(s, EDSSpectrum)
         and s.axes_manager.signal_dimension == 1
         and s.axes_manager.navigation_dimension in (1, 2)
     ]

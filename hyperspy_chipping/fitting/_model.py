@@ -24,6 +24,7 @@ import numpy as np
 
 from hyperspy_chipping.chipping._table import flat_chip_index
 from hyperspy_chipping.fitting._components import Bremsstrahlung, XrayLineFamily
+from hyperspy_chipping.fitting._families import split_xray_line
 
 
 def fit_model(signal):
@@ -60,8 +61,7 @@ def fit_model(signal):
             (energies / factor).tolist(),
             list(fam["weights"]),
             (np.asarray(fam["fwhm"]) * stretch / factor).tolist(),
-            key.split("_")[0],
-            key.split("_")[1],
+            *split_xray_line(key),
         )
         comp.name = key
         components.append((comp, [comp.A]))

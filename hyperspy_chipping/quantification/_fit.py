@@ -323,7 +323,7 @@ def _warn_missing_peaks(total, model, calibration, channels, elements):
         candidates = [
             line
             for line in get_xray_lines_near_energy(energy, width=0.1)
-            if line.split("_")[0] not in elements
+            if split_xray_line(line)[0] not in elements
         ][:4]
         hint = f" (candidates: {', '.join(candidates)})" if candidates else ""
         warnings.warn(

@@ -41,7 +41,7 @@ from hyperspy_chipping.chipping._table import (
     full_grid_shape,
 )
 from hyperspy_chipping.fitting._design import BACKGROUNDS
-from hyperspy_chipping.fitting._families import default_line
+from hyperspy_chipping.fitting._families import default_line, split_xray_line
 from hyperspy_chipping.quantification._block import layout, quantify_block
 from hyperspy_chipping.quantification._composition import METHODS
 from hyperspy_chipping.quantification._fit import (
@@ -146,7 +146,7 @@ def parse_request(signal, kfactors, **options):
         "method": method,
         "factors": np.array(list(lines_k.values())),
         "convention": convention,
-        "elements": [line.split("_")[0] for line in lines_k],
+        "elements": [split_xray_line(line)[0] for line in lines_k],
         "pixel_dose": None if method == "CL" else _pixel_dose(signal, method),
         "thickness": options["thickness"],
         "take_off_angle": toa,
