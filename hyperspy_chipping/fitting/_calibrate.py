@@ -195,7 +195,7 @@ def calibrate(
                     f"The calibration refinement failed ({err}); the energy "
                     "calibration and resolution of the metadata are used.",
                     UserWarning,
-                    stacklevel=3,
+                    stacklevel=7,  # the user's call of quantify_chips
                 )
                 p = np.array([0.0, 0.0, float(calibration.fwhm_mnka)])
                 break

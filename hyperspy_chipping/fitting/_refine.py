@@ -149,7 +149,7 @@ def refine_line_weights(
                     f"bound {clipped:.2f}. A line of another element may be "
                     "missing from the model.",
                     UserWarning,
-                    stacklevel=4,
+                    stacklevel=7,  # the user's call of quantify_chips
                 )
             factors[g] = clipped
         refined = fam.weights * factors[groups]

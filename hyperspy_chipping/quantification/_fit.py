@@ -320,18 +320,21 @@ def _warn_missing_peaks(total, model, calibration, channels, elements):
     from exspy.utils.eds import get_xray_lines_near_energy
 
     for energy in missing_peaks(total, model, calibration, channels)[:3]:
-        candidates = [
+        near = [
             line
             for line in get_xray_lines_near_energy(energy, width=0.1)
             if split_xray_line(line)[0] not in elements
-        ][:4]
+        ]
+        # Main lines (Ka, La, Ma) first: the likeliest culprits.
+        near.sort(key=lambda line: split_xray_line(line)[1] not in ("Ka", "La", "Ma"))
+        candidates = near[:4]
         hint = f" (candidates: {', '.join(candidates)})" if candidates else ""
         warnings.warn(
             f"The summed spectrum has a peak at {energy:.2f} keV that the model "
             f"lacks{hint}: add the element with add_elements(), or the "
             "intensities of overlapping lines will be biased.",
             UserWarning,
-            stacklevel=5,
+            stacklevel=7,  # the user's call of quantify_chips
         )
 
 
