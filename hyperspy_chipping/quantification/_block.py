@@ -30,6 +30,9 @@ import numpy as np
 from hyperspy_chipping.fitting._linear import single_threaded_blas
 from hyperspy_chipping.quantification._composition import quantify
 
+#: Chips fitted together inside a block.
+ROWS = 1024
+
 
 def layout(n_lines: int, n_components: int, zeta: bool) -> dict[str, slice]:
     """Column slices of the packed output of :func:`quantify_block`.
@@ -69,8 +72,17 @@ def quantify_block(spectra, n_pixels, solution, params):
 
     See :func:`_quantify_block`.
     """
+    lead = spectra.shape[:-1]
+    flat = np.asarray(spectra).reshape(-1, spectra.shape[-1])
+    npix = np.asarray(n_pixels).reshape(-1)
+    # Rows of a thousand chips keep the float temporaries in cache.
     with single_threaded_blas():
-        return _quantify_block(spectra, n_pixels, solution, params)
+        parts = [
+            _quantify_block(flat[i : i + ROWS], npix[i : i + ROWS], solution, params)
+            for i in range(0, max(flat.shape[0], 1), ROWS)
+        ]
+    packed = np.concatenate(parts, axis=0)
+    return packed.reshape(lead + (packed.shape[-1],))
 
 
 def _quantify_block(spectra, n_pixels, solution, params):

@@ -60,6 +60,25 @@ from hyperspy_chipping.quantification._fit import (
 _UNITS_TO_M = {"m": 1.0, "µm": 1e-6, "um": 1e-6, "nm": 1e-9, "Å": 1e-10, "A": 1e-10}
 #: Chips fitted at once on the eager path (bounds the float64 copy).
 BLOCK_ROWS = 1024
+#: The model is calibrated on the sum of at most about this many chips, an
+#: evenly spread subset beyond (per-pixel windows overlap: a subset holds the
+#: counts of the whole map already).
+CALIBRATION_CHIPS = 8192
+
+
+def calibration_subset(nav_shape: tuple[int, ...]) -> tuple[slice, ...]:
+    """Evenly strided chips whose summed spectrum calibrates the model.
+
+    Examples
+    --------
+    >>> calibration_subset((33, 33))
+    (slice(None, None, 1), slice(None, None, 1))
+    >>> calibration_subset((492, 492))
+    (slice(None, None, 6), slice(None, None, 6))
+    """
+    n = int(np.prod(nav_shape))
+    stride = max(1, int(np.ceil((n / CALIBRATION_CHIPS) ** (1 / len(nav_shape)))))
+    return tuple(slice(None, None, stride) for _ in nav_shape)
 
 
 def _pixel_dose(signal, method):
@@ -198,7 +217,8 @@ def compute_results(signal, request, prep, params, data=None):
         rows = max(1, 4 * BLOCK_ROWS // int(np.prod(spectra.chunksize[1:-1])))
         if spectra.chunksize[0] > rows:
             spectra = spectra.rechunk({0: rows})
-        total = spectra.sum(axis=tuple(range(len(nav_shape))), dtype=float)
+        subset = spectra[calibration_subset(nav_shape)]
+        total = subset.sum(axis=tuple(range(len(nav_shape))), dtype=float)
         solution = dask.delayed(solve_model)(total, prep, request["refine"])
         npix = da.from_array(n_pixels[..., None], chunks=spectra.chunks[:-1] + (1,))
         lay = layout(len(request["xray_lines"]), _n_components(prep), _zeta(params))
@@ -221,14 +241,10 @@ def compute_results(signal, request, prep, params, data=None):
     npix = n_pixels.reshape(-1)
     starts = range(0, flat.shape[0], BLOCK_ROWS)
     # numpy releases the GIL: blocks run on every core.
+    subset = np.asarray(data)[calibration_subset(nav_shape) + (fit,)]
+    total = subset.sum(axis=tuple(range(len(nav_shape))), dtype=float)
+    solution = solve_model(total, prep, request["refine"])
     with ThreadPoolExecutor(min(len(starts), os.cpu_count() or 1)) as pool:
-        total = sum(
-            pool.map(
-                lambda i: flat[i : i + BLOCK_ROWS, fit].sum(axis=0, dtype=float),
-                starts,
-            )
-        )
-        solution = solve_model(total, prep, request["refine"])
         blocks = list(
             pool.map(
                 lambda i: quantify_block(

@@ -311,10 +311,13 @@ class ChippedEDSSpectrum(TEMDispatchMixin, EDSTEMSpectrum):
 
         Notes
         -----
-        Once the calibration, widths and sub-line weights are fixed, the
-        model is linear in its amplitudes: every chip is fitted by one
-        matrix product with a weighted least-squares projector whose Poisson
-        weights come from the model of the summed spectrum, never from the
+        The calibration (energy offset, gain, resolution, sub-line ratios) is
+        refined on the summed spectrum of all chips — of an evenly spread
+        subset of about 8000 chips when there are more, e.g. per-pixel
+        windows, which overlap. Once the calibration, widths and sub-line
+        weights are fixed, the model is linear in its amplitudes: every chip
+        is fitted by one matrix product with a weighted least-squares
+        projector whose Poisson weights come from the model of the summed spectrum, never from the
         chip's own noisy counts (so low-count chips stay unbiased). The
         standard deviations are the Poisson covariance of that estimator,
         propagated to the composition. A negative intensity (noise on an
