@@ -312,18 +312,18 @@ class ChippedEDSSpectrum(TEMDispatchMixin, EDSTEMSpectrum):
         Notes
         -----
         The calibration (energy offset, gain, resolution, sub-line ratios) is
-        refined on the summed spectrum of all chips — of an evenly spread
-        subset of about 8000 chips when there are more, e.g. per-pixel
-        windows, which overlap. Once the calibration, widths and sub-line
-        weights are fixed, the model is linear in its amplitudes: every chip
-        is fitted by one matrix product with a weighted least-squares
-        projector whose Poisson weights come from the model of the summed spectrum, never from the
-        chip's own noisy counts (so low-count chips stay unbiased). The
-        standard deviations are the Poisson covariance of that estimator,
-        propagated to the composition. A negative intensity (noise on an
-        absent element) counts as 0 in the composition; the signed value is
-        kept in the intensities. Chips with no counts get NaN; chips with
-        fewer than 100 counts are flagged ``low_counts``.
+        refined on the summed spectrum of all chips — of an evenly spread subset
+        of about 8000 chips when there are more, e.g. per-pixel windows, which
+        overlap. Once the calibration, widths and sub-line weights are fixed,
+        the model is linear in its amplitudes: every chip is fitted by one
+        matrix product with a weighted least-squares projector whose Poisson
+        weights come from the model of the summed spectrum, never from the
+        chip's own noisy counts (so low-count chips stay unbiased). The standard
+        deviations are the Poisson covariance of that estimator, propagated to
+        the composition. A negative intensity (noise on an absent element)
+        counts as 0 in the composition; the signed value is kept in the
+        intensities. Chips with no counts get NaN; chips with fewer than 100
+        counts are flagged ``low_counts``.
 
         A lazy signal stays lazy: the maps returned are lazy, and computing
         them runs one dask graph (the summed spectrum, the model solved on it,
