@@ -33,7 +33,6 @@ from concurrent.futures import ThreadPoolExecutor
 import dask
 import dask.array as da
 import numpy as np
-from scipy import constants
 
 from hyperspy_chipping.chipping._table import (
     chip_table,
@@ -43,7 +42,7 @@ from hyperspy_chipping.chipping._table import (
 from hyperspy_chipping.fitting._design import BACKGROUNDS
 from hyperspy_chipping.fitting._families import default_line, split_xray_line
 from hyperspy_chipping.quantification._block import layout, quantify_block
-from hyperspy_chipping.quantification._composition import METHODS
+from hyperspy_chipping.quantification._composition import METHODS, electron_dose
 from hyperspy_chipping.quantification._fit import (
     COMPOSITIONS,
     DEFAULT_LOW_ENERGY,
@@ -93,7 +92,7 @@ def _pixel_dose(signal, method):
             "source map: set them with set_microscope_parameters(beam_current=..., "
             "live_time=...) before chipping."
         )
-    dose = float(current) * 1e-9 * float(pixel_time) / constants.e
+    dose = float(electron_dose(float(current), float(pixel_time)))
     if method == "zeta":
         return dose
     units = list(src.units)
