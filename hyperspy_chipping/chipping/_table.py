@@ -27,12 +27,17 @@ from __future__ import annotations
 import numpy as np
 
 
-def _chipping(signal) -> dict:
+def require_chipping(signal) -> None:
+    """Raise ValueError if `signal` is not the output of ``chip()``."""
     if "Chipping" not in signal.metadata:
         raise ValueError(
-            "`signal` has no metadata.Chipping: it is not the output of "
+            "This signal has no metadata.Chipping: it is not the output of "
             "chip(). Call s.chip(...) first."
         )
+
+
+def _chipping(signal) -> dict:
+    require_chipping(signal)
     return signal.metadata.Chipping.as_dictionary()
 
 

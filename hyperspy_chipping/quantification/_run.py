@@ -38,6 +38,7 @@ from hyperspy_chipping.chipping._table import (
     chip_table,
     flat_chip_index,
     full_grid_shape,
+    require_chipping,
 )
 from hyperspy_chipping.fitting._design import BACKGROUNDS
 from hyperspy_chipping.fitting._families import default_line, split_xray_line
@@ -124,11 +125,7 @@ def parse_request(signal, kfactors, **options):
     if order is None:
         order = 6 if background == "polynomial" else 5
     md = signal.metadata
-    if "Chipping" not in md:
-        raise ValueError(
-            "This signal has no metadata.Chipping: it is not the output of "
-            "chip(). Call s.chip(...) first."
-        )
+    require_chipping(signal)
     elements = list(md.get_item("Sample.elements", []))
     if not elements:
         raise ValueError(

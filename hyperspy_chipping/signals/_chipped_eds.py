@@ -496,11 +496,9 @@ class ChippedEDSSpectrum(TEMDispatchMixin, EDSTEMSpectrum):
         return plot_chip_outlines(self, image, ids=ids, ax=ax, color=color)
 
     def _check_chipped(self):
-        if "Chipping" not in self.metadata:
-            raise ValueError(
-                "This signal has no metadata.Chipping: it is not the output of "
-                "chip(). Call s.chip(...) first."
-            )
+        from hyperspy_chipping.chipping._table import require_chipping
+
+        require_chipping(self)
 
 
 class LazyChippedEDSSpectrum(ChippedEDSSpectrum, LazyEDSTEMSpectrum):
