@@ -58,8 +58,9 @@ from hyperspy_chipping.quantification._fit import (
 )
 
 _UNITS_TO_M = {"m": 1.0, "µm": 1e-6, "um": 1e-6, "nm": 1e-9, "Å": 1e-10, "A": 1e-10}
-#: Chips fitted at once on the eager path (bounds the float64 copy).
-BLOCK_ROWS = 1024
+#: Chips per task on the eager path (quantify_block then works through them
+#: a thousand at a time, in cache).
+BLOCK_ROWS = 8192
 #: The model is calibrated on the sum of at most about this many chips, an
 #: evenly spread subset beyond (per-pixel windows overlap: a subset holds the
 #: counts of the whole map already).
@@ -207,10 +208,12 @@ def compute_results(signal, request, prep, params, data=None):
         n_pixels = np.full(nav_shape, float(weight_sum))
     if isinstance(data, da.Array):
         fit = slice(int(channels[0]), int(channels[-1]) + 1)  # contiguous
-        spectra = data[..., fit].rechunk({-1: -1})
-        # Blocks of a few thousand chips: bounded float temporaries, and
-        # enough blocks for every core (splitting chunks reads nothing twice).
-        rows = max(1, 4 * BLOCK_ROWS // int(np.prod(spectra.chunksize[1:-1])))
+        spectra = data[..., fit]
+        if spectra.numblocks[-1] > 1:
+            spectra = spectra.rechunk({-1: -1})
+        # quantify_block works through a chunk a thousand chips at a time;
+        # only very large chunks are split (so that every core gets work).
+        rows = max(1, 8 * BLOCK_ROWS // int(np.prod(spectra.chunksize[1:-1])))
         if spectra.chunksize[0] > rows:
             spectra = spectra.rechunk({0: rows})
         subset = spectra[calibration_subset(nav_shape)]
