@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import warnings
-from dataclasses import replace
 
 import numpy as np
 from scipy.optimize import least_squares
@@ -205,4 +204,4 @@ def calibrate(
     model = a @ _wls(a, y, w)
     w = channel_weights(model)
     _logger.info("calibration: %s", cal)
-    return replace(cal), w, model
+    return cal, w, model

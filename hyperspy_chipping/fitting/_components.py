@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 from hyperspy.component import Component
 
-from hyperspy_chipping.fitting._design import _efficiency_table
+from hyperspy_chipping.fitting._design import detected_continuum
 
 _SQRT2PI = np.sqrt(2 * np.pi)
 _SIGMA_PER_FWHM = 1.0 / (2.0 * np.sqrt(2.0 * np.log(2.0)))
@@ -165,13 +165,7 @@ class Bremsstrahlung(Component):
         e = np.asarray(x, dtype=float) * self.units_factor
         lo, hi = self.energy_range
         u = (2 * e - (lo + hi)) / (hi - lo)
-        safe = np.clip(e, 0.1, None)
-        grid, table = _efficiency_table()
-        k = (
-            np.clip(self.beam_energy - safe, 0, None)
-            / safe
-            * np.interp(safe, grid, table)
-        )
+        k = detected_continuum(e, self.beam_energy)
         return (
             np.polynomial.chebyshev.chebvander(u, self.order)
             * (k / self.norm)[..., None]

@@ -123,6 +123,22 @@ def _efficiency_table():
     return grid, physics.detector_efficiency(grid)
 
 
+def detected_continuum(energy, beam_energy: float) -> np.ndarray:
+    """Kramers' continuum ``(E0 - E) / E`` times the detector efficiency.
+
+    Energies below the efficiency table's 0.1 keV take its value there.
+
+    Examples
+    --------
+    >>> k = detected_continuum(np.array([1.0, 10.0]), 300.0)
+    >>> bool(k[0] > k[1] > 0)
+    True
+    """
+    safe = np.clip(np.asarray(energy, dtype=float), physics.LOW_ENERGY_CUTOFF, None)
+    grid, table = _efficiency_table()
+    return np.clip(beam_energy - safe, 0, None) / safe * np.interp(safe, grid, table)
+
+
 def background_columns(kind, calibration, channels, beam_energy, order):
     """Background basis: a bremsstrahlung shape or a polynomial.
 
@@ -163,9 +179,5 @@ def background_columns(kind, calibration, channels, beam_energy, order):
     poly = np.polynomial.chebyshev.chebvander(x, order)
     if kind == "polynomial":
         return poly
-    safe = np.clip(e, physics.LOW_ENERGY_CUTOFF, None)
-    kramers = np.clip(beam_energy - safe, 0, None) / safe
-    grid, table = _efficiency_table()
-    shape = kramers * np.interp(safe, grid, table) * calibration.scale
-    shape = shape / shape.max()
-    return poly * shape[:, None]
+    shape = detected_continuum(e, beam_energy)
+    return poly * (shape / shape.max())[:, None]

@@ -341,7 +341,7 @@ def _warn_missing_peaks(total, model, calibration, channels, elements):
 def _definition(families, calibration, channels, background, beam_energy):
     """What rebuilds the fitted model as HyperSpy components (the model view)."""
     from hyperspy_chipping.fitting import _xray_families as physics
-    from hyperspy_chipping.fitting._design import _efficiency_table
+    from hyperspy_chipping.fitting._design import detected_continuum
 
     fams = {}
     for f in families:
@@ -356,7 +356,5 @@ def _definition(families, calibration, channels, background, beam_energy):
             "weights": np.asarray(f.weights, float),
             "fwhm": np.asarray(fwhm, float),
         }
-    e = np.clip(calibration.centres(channels), 0.1, None)
-    grid, table = _efficiency_table()
-    kramers = np.clip(beam_energy - e, 0, None) / e * np.interp(e, grid, table)
-    return {"Families": fams, "background_norm": float(kramers.max())}
+    continuum = detected_continuum(calibration.centres(channels), beam_energy)
+    return {"Families": fams, "background_norm": float(continuum.max())}

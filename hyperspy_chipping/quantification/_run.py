@@ -256,11 +256,7 @@ def compute_results(signal, request, prep, params, data=None):
             )
         )
     packed = np.concatenate(blocks, axis=0)
-    lay = layout(
-        len(request["xray_lines"]),
-        len(solution["families"]) + int(request["background_order"]) + 1,
-        _zeta(params),
-    )
+    lay = layout(len(request["xray_lines"]), _n_components(solution), _zeta(params))
     results = {name: packed[:, sl] for name, sl in lay.items()}
     results["solution"] = solution
     return results
