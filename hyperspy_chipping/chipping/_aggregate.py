@@ -109,11 +109,74 @@ def _reshape_sum(block, sizes: tuple[int, ...], dtype):
     return block.reshape(shape).sum(axis=axes, dtype=dtype)
 
 
+def _band_sum(band, sizes: tuple[int, ...], dtype):
+    """Sum one band of ``sizes[0]`` rows into its chips, adding narrow.
+
+    Unsigned counts are added in their own dtype (uint16 adds are ~2.5x
+    faster than widening ones) for as long as the sum of the rows' maxima
+    proves that no channel can overflow, then flushed into the `dtype`
+    accumulator; the result is exact whatever the data hold.
+    """
+    inner = int(np.prod(sizes[1:], dtype=np.int64))
+    narrow = band.dtype
+    if narrow.kind != "u" or narrow.itemsize >= np.dtype(dtype).itemsize:
+        return _reshape_sum(band, sizes, dtype)[0]
+    limit = int(np.iinfo(narrow).max)
+    wide, part, bound = None, None, 0
+    for row in band:
+        row_bound = int(row.max()) * inner if row.size else 0
+        add_narrow = row_bound <= limit
+        if part is not None and (not add_narrow or bound + row_bound > limit):
+            wide = part.astype(dtype) if wide is None else wide + part
+            part, bound = None, 0
+        row_sum = _reshape_sum(row, sizes[1:], narrow if add_narrow else dtype)
+        if not add_narrow:
+            wide = row_sum if wide is None else wide + row_sum
+        elif part is None:
+            part, bound = row_sum, row_bound
+        else:
+            part += row_sum
+            bound += row_bound
+    if part is not None:
+        wide = part.astype(dtype) if wide is None else wide + part
+    return wide
+
+
+def _chip_sum(block, sizes: tuple[int, ...], dtype, pool=None):
+    """Sum blocks of ``sizes`` pixels, band by band (on `pool` if given).
+
+    Examples
+    --------
+    >>> data = np.full((4, 6, 2), 65535, dtype=np.uint16)
+    >>> _chip_sum(data, (2, 3), np.uint32)[..., 0].tolist()
+    [[393210, 393210], [393210, 393210]]
+    """
+    n_bands = block.shape[0] // sizes[0]
+    out = np.empty(
+        tuple(n // s for n, s in zip(block.shape, sizes))
+        + tuple(block.shape[len(sizes) :]),
+        dtype=dtype,
+    )
+
+    def work(i):
+        band = block[i * sizes[0] : (i + 1) * sizes[0]]
+        out[i] = _band_sum(band, sizes, dtype)
+
+    if pool is None:
+        for i in range(n_bands):
+            work(i)
+    else:
+        list(pool.map(work, range(n_bands)))
+    return out
+
+
 def _regular_sum(data, sizes: tuple[int, ...], counts: tuple[int, ...], dtype):
     """Sum whole chips of `sizes` pixels tiling the leading axes from 0."""
     cropped = data[tuple(slice(0, n * s) for n, s in zip(counts, sizes))]
     if not isinstance(data, da.Array):
-        return _reshape_sum(cropped, sizes, dtype)
+        # Bands of chips on every core (numpy releases the GIL).
+        with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+            return _chip_sum(cropped, sizes, dtype, pool)
     # Chunks holding whole chips, then one reshape-sum per chunk.
     chunks = {
         axis: max(size, (max(cropped.chunks[axis]) // size) * size)
@@ -136,7 +199,7 @@ def _regular_sum(data, sizes: tuple[int, ...], counts: tuple[int, ...], dtype):
     ]
     out_chunks += list(cropped.chunks[len(sizes) :])
     return cropped.map_blocks(
-        functools.partial(_reshape_sum, sizes=sizes, dtype=dtype),
+        functools.partial(_chip_sum, sizes=sizes, dtype=dtype),
         dtype=dtype,
         chunks=tuple(out_chunks),
         meta=np.empty((0,) * data.ndim, dtype=dtype),

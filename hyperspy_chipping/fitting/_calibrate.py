@@ -18,8 +18,10 @@
 
 The sum of all chips holds every count of the map, so the few non-linear
 parameters of the model — energy offset, gain and detector resolution — are
-fitted there once (variable projection: for each trial the amplitudes are a
-weighted linear solve), then held fixed for the chip fits.
+fitted there once, then held fixed for the chip fits. The fit is a variable
+projection: for each trial the amplitudes are a weighted linear solve, and
+Levenberg-Marquardt steps use Kaufman's Jacobian built from the analytic
+derivatives of the peaks.
 """
 
 from __future__ import annotations
@@ -28,12 +30,14 @@ import logging
 import warnings
 
 import numpy as np
-from scipy.optimize import least_squares
 
+from hyperspy_chipping.fitting import _xray_families as physics
 from hyperspy_chipping.fitting._design import (
     Calibration,
     background_columns,
+    detected_continuum,
     peak_columns,
+    peak_model_derivatives,
 )
 
 _logger = logging.getLogger(__name__)
@@ -61,11 +65,38 @@ def design_matrix(
 def _wls(design, y, w):
     """Weighted least squares: amplitudes minimising sum w (y - A x)^2.
 
-    Normal equations on column-normalised design (LAPACK's SVD least squares
-    is ~1000x slower here, and these systems are small and well conditioned).
+    Normal equations on the column-normalised design (LAPACK's SVD least
+    squares is ~1000x slower here, and these systems are small and well
+    conditioned), by Cholesky; a singular system (e.g. a family without a
+    channel in the fit) falls back to the pseudo-inverse.
+
+    Returns
+    -------
+    coef : numpy.ndarray
+        The amplitudes.
+    solve : callable
+        ``solve(B)`` returns ``(A^T W A)^-1 B``.
     """
-    coef, _ = solve_normal(design, y, w)
-    return coef
+    norms = np.sqrt((design**2 * w[:, None]).sum(axis=0))
+    norms[norms == 0] = 1.0
+    a = design / norms
+    normal = a.T @ (a * w[:, None])
+    try:
+        factor = np.linalg.cholesky(normal)
+
+        def solve(b):
+            b = np.asarray(b, dtype=float)
+            scaled = b / (norms if b.ndim == 1 else norms[:, None])
+            x = np.linalg.solve(factor.T, np.linalg.solve(factor, scaled))
+            return x / (norms if b.ndim == 1 else norms[:, None])
+
+    except np.linalg.LinAlgError:
+        inverse = np.linalg.pinv(normal, hermitian=True) / np.outer(norms, norms)
+
+        def solve(b):
+            return inverse @ b
+
+    return solve(design.T @ (w * y)), solve
 
 
 def solve_normal(design, y, w):
@@ -158,50 +189,144 @@ def calibrate(
     """
     y = np.asarray(spectrum, dtype=float)
     w = channel_weights(np.clip(y, 1.0, None))
-
-    def build(p):
-        cal = Calibration(
-            calibration.offset + p[0], calibration.scale * (1 + p[1]), p[2]
-        )
-        return cal, design_matrix(
-            families, cal, channels, background, order, beam_energy
-        )
-
-    def residual(p, w):
-        _, a = build(p)
-        coef = _wls(a, y, w)
-        return np.sqrt(w) * (y - a @ coef)
-
-    p = np.array([0.0, 0.0, float(calibration.fwhm_mnka)])
+    cal = calibration
     if refine:
         d_off = 3 * calibration.scale if offset_range is None else offset_range
-        lo = [-d_off, -gain_range, fwhm_range[0]]
-        hi = [d_off, gain_range, fwhm_range[1]]
-        p[2] = np.clip(p[2], lo[2] + 1e-6, hi[2] - 1e-6)
+        lo = np.array(
+            [
+                calibration.offset - d_off,
+                calibration.scale * (1 - gain_range),
+                fwhm_range[0],
+            ]
+        )
+        hi = np.array(
+            [
+                calibration.offset + d_off,
+                calibration.scale * (1 + gain_range),
+                fwhm_range[1],
+            ]
+        )
+        # The Fiori-Newbury width needs FWHM(Mn Ka)^2 > 2.5 eV (E_MnKa - E)
+        # at every line energy E (the Fano limit of Si, 121.4 eV at E = 0).
+        lowest = min((float(np.min(f.energies)) for f in families), default=0.0)
+        fano = np.sqrt(2.5e3 * max(physics.MNKA_ENERGY - lowest, 0.0))
+        lo[2] = max(lo[2], fano + 0.1)
+        start = Calibration(
+            calibration.offset,
+            calibration.scale,
+            float(np.clip(calibration.fwhm_mnka, lo[2] + 1e-6, hi[2] - 1e-6)),
+        )
+        args = (families, channels, background, order, beam_energy)
         for _ in range(rounds):  # later rounds: weights from the previous model
             try:
-                res = least_squares(
-                    residual,
-                    p,
-                    args=(w,),
-                    bounds=(lo, hi),
-                    x_scale=[calibration.scale, 1e-3, 10.0],
-                    diff_step=1e-4,
-                )
-                p = res.x
-            except (ValueError, np.linalg.LinAlgError) as err:  # pragma: no cover
+                cal = _levenberg_marquardt(y, w, start, lo, hi, *args)
+            except np.linalg.LinAlgError as err:  # pragma: no cover
                 warnings.warn(
                     f"The calibration refinement failed ({err}); the energy "
                     "calibration and resolution of the metadata are used.",
                     UserWarning,
                     stacklevel=7,  # the user's call of quantify_chips
                 )
-                p = np.array([0.0, 0.0, float(calibration.fwhm_mnka)])
+                cal = calibration
                 break
-            cal, a = build(p)
-            w = channel_weights(a @ _wls(a, y, w))
-    cal, a = build(p)
-    model = a @ _wls(a, y, w)
+            a = design_matrix(families, cal, channels, background, order, beam_energy)
+            w = channel_weights(a @ _wls(a, y, w)[0])
+            start = cal
+    a = design_matrix(families, cal, channels, background, order, beam_energy)
+    model = a @ _wls(a, y, w)[0]
     w = channel_weights(model)
     _logger.info("calibration: %s", cal)
     return cal, w, model
+
+
+#: Convergence of the calibration: steps below these (offset and channel
+#: width in units of the channel width, resolution in eV) end the fit.
+_TOLERANCE = (1e-4, 1e-7, 1e-3)
+
+
+def _levenberg_marquardt(
+    y,
+    w,
+    start,
+    lo,
+    hi,
+    families,
+    channels,
+    background,
+    order,
+    beam_energy,
+    max_iterations=50,
+):
+    """Fit (offset, scale, fwhm_mnka) within [lo, hi] by variable projection."""
+    sqrt_w = np.sqrt(w)
+    tolerance = np.array(_TOLERANCE) * [start.scale, start.scale, 1.0]
+
+    def evaluate(q):
+        cal = Calibration(*q)
+        a = design_matrix(families, cal, channels, background, order, beam_energy)
+        coef, solve = _wls(a, y, w)
+        residual = sqrt_w * (y - a @ coef)
+        return cal, a, coef, solve, residual
+
+    q = np.array([start.offset, start.scale, start.fwhm_mnka], dtype=float)
+    cal, a, coef, solve, residual = evaluate(q)
+    cost, damping = residual @ residual, 1e-3
+    for _ in range(max_iterations):
+        n_peaks = len(families)
+        slope = peak_model_derivatives(families, cal, channels, coef[:n_peaks])
+        slope[:, :2] += _background_derivatives(
+            a[:, n_peaks:] @ coef[n_peaks:], cal, channels, background, beam_energy
+        )
+        # Kaufman: the model's change, less what the amplitudes absorb.
+        jac = -sqrt_w[:, None] * (slope - a @ solve(a.T @ (w[:, None] * slope)))
+        normal, gradient = jac.T @ jac, jac.T @ residual
+        diagonal = np.diag(normal).copy()
+        diagonal[diagonal == 0] = 1.0
+        while True:
+            step = np.linalg.solve(normal + damping * np.diag(diagonal), -gradient)
+            trial = np.clip(q + step, lo, hi)
+            t_cal, t_a, t_coef, t_solve, t_res = evaluate(trial)
+            t_cost = t_res @ t_res
+            if t_cost <= cost or damping > 1e8:
+                break
+            damping *= 10.0
+        if t_cost > cost:
+            break  # no step lowers the cost: at the minimum (within bounds)
+        done = np.all(np.abs(trial - q) < tolerance)
+        q, cal, a, coef, solve, residual, cost = (
+            trial,
+            t_cal,
+            t_a,
+            t_coef,
+            t_solve,
+            t_res,
+            t_cost,
+        )
+        damping = max(damping / 10.0, 1e-9)
+        if done:
+            break
+    return cal
+
+
+def _background_derivatives(model, calibration, channels, kind, beam_energy):
+    """d/d offset and d/d scale of a fitted background, amplitudes fixed.
+
+    The polynomial of :func:`background_columns` is in a coordinate that
+    maps the fit range to [-1, 1] whatever the calibration, so only the
+    continuum factor ``c(E)`` moves: ``model * c'(E) / c(E)`` times
+    ``dE/d offset = 1`` or ``dE/d scale = channel``.
+    """
+    if kind != "bremsstrahlung":
+        return np.zeros((np.size(channels), 2))
+    energy = calibration.centres(channels)
+    step = 1e-3 * calibration.scale
+    continuum = detected_continuum(energy, beam_energy)
+    slope = (
+        detected_continuum(energy + step, beam_energy)
+        - detected_continuum(energy - step, beam_energy)
+    ) / (2 * step)
+    log_slope = np.divide(
+        slope, continuum, out=np.zeros_like(slope), where=continuum > 0
+    )
+    change = model * log_slope
+    return np.stack([change, change * np.asarray(channels, float)], axis=1)

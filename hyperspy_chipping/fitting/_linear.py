@@ -29,24 +29,41 @@ expected spectrum ``A @ x``, the covariance of its estimate,
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import sys
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 
 
 @functools.lru_cache(maxsize=1)
-def _blas_controller():
+def _blas_controller(n_modules):
+    """The thread pools of the loaded libraries (inspecting them costs ~1 ms).
+
+    Cached for as long as no module is imported (`n_modules` is
+    ``len(sys.modules)``): an import, e.g. of ``scipy.linalg``, can load
+    another BLAS, which a stale controller would not limit.
+    """
     from threadpoolctl import ThreadpoolController
 
-    return ThreadpoolController()  # inspecting the libraries costs ~1 ms
+    return ThreadpoolController()
 
 
+_LIMIT_LOCK = threading.Lock()
+_LIMIT = {"depth": 0, "limiter": None}
+
+
+@contextlib.contextmanager
 def single_threaded_blas():
     """Context limiting BLAS to one thread (many small products).
 
     numpy and scipy each bring an OpenBLAS thread pool; on few cores the two
     pools contend and small solves slow down ~10x (measured on 2 cores).
+    The limit is process-wide, so the context counts its users: threads (a
+    thread pool, dask's workers) may enter and leave it in any order, and
+    the first one in sets the limit, the last one out restores the user's.
 
     Examples
     --------
@@ -54,7 +71,20 @@ def single_threaded_blas():
     ...     float(np.ones((2, 2)) @ np.ones(2) @ np.ones(2))
     4.0
     """
-    return _blas_controller().limit(limits=1, user_api="blas")
+    with _LIMIT_LOCK:
+        if _LIMIT["depth"] == 0:
+            _LIMIT["limiter"] = _blas_controller(len(sys.modules)).limit(
+                limits=1, user_api="blas"
+            )
+        _LIMIT["depth"] += 1
+    try:
+        yield
+    finally:
+        with _LIMIT_LOCK:
+            _LIMIT["depth"] -= 1
+            if _LIMIT["depth"] == 0:
+                _LIMIT["limiter"].restore_original_limits()
+                _LIMIT["limiter"] = None
 
 
 @dataclass(frozen=True)

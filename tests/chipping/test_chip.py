@@ -118,6 +118,29 @@ def test_integer_sums_do_not_overflow(make_map):
     assert accumulator_dtype(np.int16, 4) == np.int32
 
 
+@pytest.mark.parametrize("dtype", ["uint8", "uint16", "uint32"])
+def test_sums_exact_when_narrow_adds_must_flush(lazy, make_map, dtype):
+    # Counts added in the data's own dtype must be flushed before they could
+    # wrap: rows of small counts, rows just under and over the bound that
+    # allows narrow adds, and saturated rows, against an int64 hand sum.
+    s = make_map(shape=(24, 20), n_channels=8, dtype=dtype)
+    top = int(np.iinfo(dtype).max)
+    rng = np.random.default_rng(1)
+    data = rng.integers(0, 3, size=s.data.shape).astype(np.int64)
+    data[3] = top // 5  # 5 px per chip row: exactly at the narrow bound
+    data[4] = top // 5 + 1  # just over: added wide
+    data[9:12] = top  # saturated
+    data[17, 2:7] = top // 2  # a bound that forces a flush mid-band
+    s.data[:] = data.astype(dtype)
+    if lazy:
+        s = s.as_lazy()
+        s.data = s.data.rechunk((12, 10, 8))
+    chips = s.chip((5, 6))
+    expected = data[:24, :20].reshape(4, 6, 4, 5, 8).sum(axis=(1, 3))
+    assert chips.data.dtype == accumulator_dtype(dtype, 30)
+    np.testing.assert_array_equal(_data(chips).astype(np.int64), expected)
+
+
 def test_float_data_summed_in_float64(make_map):
     s = make_map(dtype="float32")
     chips = s.chip(5)

@@ -1,0 +1,82 @@
+# Copyright 2026 The hyperspy_chipping developers
+#
+# This file is part of hyperspy_chipping.
+#
+# hyperspy_chipping is free software: you can redistribute it and/or modify
+# it under the terms of the GNU General Public License as published by
+# the Free Software Foundation, either version 3 of the License, or
+# (at your option) any later version.
+#
+# hyperspy_chipping is distributed in the hope that it will be useful,
+# but WITHOUT ANY WARRANTY; without even the implied warranty of
+# MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE. See the
+# GNU General Public License for more details.
+#
+# You should have received a copy of the GNU General Public License
+# along with hyperspy_chipping. If not, see <https://www.gnu.org/licenses/#GPL>.
+"""The BLAS thread limit of the chip fits, entered from several threads."""
+
+import threading
+
+from hyperspy_chipping.fitting import _linear
+
+
+class _FakePools:
+    """Stands for threadpoolctl's controller: one process-wide thread count."""
+
+    def __init__(self):
+        self.threads = 2
+
+    def limit(self, limits, user_api):
+        saved, self.threads = self.threads, limits
+        pools = self
+
+        class Limiter:
+            def restore_original_limits(self):
+                pools.threads = saved
+
+        return Limiter()
+
+
+def test_overlapping_threads_restore_the_users_limit(monkeypatch):
+    # Thread 1 enters, thread 2 enters, thread 1 leaves, thread 2 leaves: a
+    # limit that each thread saved and restored itself would leave BLAS at one
+    # thread for good (thread 2 saved the limit thread 1 had set).
+    pools = _FakePools()
+    monkeypatch.setattr(_linear, "_blas_controller", lambda n_modules: pools)
+    entered = [threading.Event(), threading.Event()]
+    first_left = threading.Event()
+    inside = []
+
+    def first():
+        with _linear.single_threaded_blas():
+            entered[0].set()
+            entered[1].wait(timeout=5)
+            inside.append(pools.threads)
+        first_left.set()
+
+    def second():
+        entered[0].wait(timeout=5)
+        with _linear.single_threaded_blas():
+            entered[1].set()
+            first_left.wait(timeout=5)
+            inside.append(pools.threads)  # still limited after thread 1 left
+
+    threads = [threading.Thread(target=f) for f in (second, first)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    assert inside == [1, 1]
+    assert pools.threads == 2
+
+
+def test_limit_reaches_a_blas_loaded_later():
+    # The controller is rebuilt after an import (which may load another BLAS,
+    # as scipy.linalg does), not kept from the first call.
+    import sys
+
+    n_modules = len(sys.modules)
+    first = _linear._blas_controller(n_modules)
+    assert _linear._blas_controller(n_modules) is first
+    assert _linear._blas_controller(n_modules + 1) is not first
