@@ -67,6 +67,10 @@ def _std(cov):
     return np.sqrt(np.clip(np.diagonal(cov, axis1=1, axis2=2), 0, None))
 
 
+#: Seconds the BLAS limit outlives a block (see ``single_threaded_blas``).
+LINGER = 0.1
+
+
 def quantify_block(spectra, n_pixels, solution, params):
     """Fit and quantify the chips of one block (BLAS single-threaded).
 
@@ -75,8 +79,9 @@ def quantify_block(spectra, n_pixels, solution, params):
     lead = spectra.shape[:-1]
     flat = np.asarray(spectra).reshape(-1, spectra.shape[-1])
     npix = np.asarray(n_pixels).reshape(-1)
-    # Rows of a thousand chips keep the float temporaries in cache.
-    with single_threaded_blas():
+    # Rows of a thousand chips keep the float temporaries in cache. The limit
+    # lingers a moment: dask's next task of a lazy fit comes straight after.
+    with single_threaded_blas(linger=LINGER):
         parts = [
             _quantify_block(flat[i : i + ROWS], npix[i : i + ROWS], solution, params)
             for i in range(0, max(flat.shape[0], 1), ROWS)

@@ -80,3 +80,44 @@ def test_limit_reaches_a_blas_loaded_later():
     first = _linear._blas_controller(n_modules)
     assert _linear._blas_controller(n_modules) is first
     assert _linear._blas_controller(n_modules + 1) is not first
+
+
+def _blas_threads():
+    from threadpoolctl import ThreadpoolController
+
+    return [
+        lib["num_threads"]
+        for lib in ThreadpoolController().info()
+        if lib["user_api"] == "blas"
+    ]
+
+
+def test_limit_holds_in_worker_threads_and_is_restored():
+    # The real libraries: a limit set from worker threads (as dask's are)
+    # must take effect, after the main thread has used BLAS, and a worker that
+    # leaves last must give the user's thread count back.
+    import time
+
+    import numpy as np
+    import pytest
+
+    before = _blas_threads()
+    if not before or min(before) < 2:
+        pytest.skip("BLAS runs one thread already: nothing to observe")
+    np.ones((64, 64)) @ np.ones((64, 64))  # the main thread uses BLAS
+    seen, gate = [], threading.Barrier(2)
+
+    def worker():
+        with _linear.single_threaded_blas(linger=0.05):
+            gate.wait(timeout=5)
+            seen.append(_blas_threads())
+            gate.wait(timeout=5)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    assert seen == [[1] * len(before)] * 2
+    time.sleep(0.3)  # the limit lingers 0.05 s, then the user's is back
+    assert _blas_threads() == before
