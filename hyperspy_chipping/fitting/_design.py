@@ -124,18 +124,22 @@ def _line_windows(families, calibration: Calibration, channels):
         return None
     energies, fwhms, dfwhm, weights, column = [], [], [], [], []
     for j, fam in enumerate(families):
+        used = np.asarray(fam.weights) != 0  # lines of weight 0 add nothing
+        e = np.asarray(fam.energies, float)[used]
         if fam.fwhm is None:
-            fwhm = physics.fwhm_at_energy(fam.energies, calibration.fwhm_mnka)
+            fwhm = physics.fwhm_at_energy(e, calibration.fwhm_mnka)
             # d FWHM(E) / d FWHM(Mn Ka), Fiori-Newbury: FWHM_MnKa / FWHM(E)
             # (eV / eV), FWHM(E) returned in keV.
             dfwhm.append(calibration.fwhm_mnka / (fwhm * 1e3) * 1e-3)
         else:
-            fwhm = np.broadcast_to(np.asarray(fam.fwhm, float), fam.energies.shape)
-            dfwhm.append(np.zeros(fam.energies.shape))
-        energies.append(fam.energies)
+            fwhm = np.broadcast_to(np.asarray(fam.fwhm, float), used.shape)[used]
+            dfwhm.append(np.zeros(e.shape))
+        energies.append(e)
         fwhms.append(fwhm)
-        weights.append(fam.weights)
-        column.append(np.full(fam.energies.shape, j))
+        weights.append(np.asarray(fam.weights, float)[used])
+        column.append(np.full(e.shape, j))
+    if not sum(e.size for e in energies):
+        return None
     e = np.concatenate(energies)[:, None]
     s = np.concatenate(fwhms)[:, None] * _SIGMA_PER_FWHM
     half = calibration.scale / 2

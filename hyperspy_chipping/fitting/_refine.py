@@ -103,19 +103,19 @@ def refine_line_weights(
         Per family key: ``{group name: factor applied}``; factors at a bound
         are reported and warned about.
     """
-    columns, owners = [], []
+    subs, owners = [], []
     group_of = []
     for j, fam in enumerate(families):
         groups = line_groups(fam)
         group_of.append(groups)
         for g in range(groups.max() + 1):
-            sub = fam.with_weights(np.where(groups == g, fam.weights, 0.0))
-            column = peak_columns([sub], calibration, channels)[:, 0]
-            columns.append(column)
-            # (family, group, tabulated weight, fraction inside the fit range)
-            owners.append((j, g, fam.weights[groups == g].sum(), column.sum()))
+            subs.append(fam.with_weights(np.where(groups == g, fam.weights, 0.0)))
+            owners.append((j, g, fam.weights[groups == g].sum()))
+    peaks = peak_columns(subs, calibration, channels)
+    # (family, group, tabulated weight, fraction inside the fit range)
+    owners = [owner + (inside,) for owner, inside in zip(owners, peaks.sum(axis=0))]
     bg = background_columns(background, calibration, channels, beam_energy, order)
-    design = np.hstack([np.array(columns).T, bg])
+    design = np.hstack([peaks, bg])
     # Poisson covariance of the estimate: (A^T W A)^-1 with W = 1 / model.
     coef, cov = solve_normal(design, np.asarray(spectrum, float), weights)
     out, report = [], {}
