@@ -262,17 +262,18 @@ def _levenberg_marquardt(
     tolerance = np.array(_TOLERANCE) * [start.scale, start.scale, 1.0]
 
     def evaluate(q):
+        """(calibration, design, amplitudes, solve, residual, cost) at `q`."""
         cal = Calibration(*q)
         a = design_matrix(families, cal, channels, background, order, beam_energy)
         coef, solve = _wls(a, y, w)
         residual = sqrt_w * (y - a @ coef)
-        return cal, a, coef, solve, residual
+        return cal, a, coef, solve, residual, residual @ residual
 
     q = np.array([start.offset, start.scale, start.fwhm_mnka], dtype=float)
-    cal, a, coef, solve, residual = evaluate(q)
-    cost, damping = residual @ residual, 1e-3
+    state, damping = evaluate(q), 1e-3
+    n_peaks = len(families)
     for _ in range(max_iterations):
-        n_peaks = len(families)
+        cal, a, coef, solve, residual, cost = state
         slope = peak_model_derivatives(families, cal, channels, coef[:n_peaks])
         slope[:, :2] += _background_derivatives(
             a[:, n_peaks:] @ coef[n_peaks:], cal, channels, background, beam_energy
@@ -285,27 +286,18 @@ def _levenberg_marquardt(
         while True:
             step = np.linalg.solve(normal + damping * np.diag(diagonal), -gradient)
             trial = np.clip(q + step, lo, hi)
-            t_cal, t_a, t_coef, t_solve, t_res = evaluate(trial)
-            t_cost = t_res @ t_res
-            if t_cost <= cost or damping > 1e8:
+            candidate = evaluate(trial)
+            if candidate[-1] <= cost or damping > 1e8:
                 break
             damping *= 10.0
-        if t_cost > cost:
+        if candidate[-1] > cost:
             break  # no step lowers the cost: at the minimum (within bounds)
         done = np.all(np.abs(trial - q) < tolerance)
-        q, cal, a, coef, solve, residual, cost = (
-            trial,
-            t_cal,
-            t_a,
-            t_coef,
-            t_solve,
-            t_res,
-            t_cost,
-        )
+        q, state = trial, candidate
         damping = max(damping / 10.0, 1e-9)
         if done:
             break
-    return cal
+    return state[0]
 
 
 def _background_derivatives(model, calibration, channels, kind, beam_energy):
