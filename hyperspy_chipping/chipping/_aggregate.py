@@ -221,6 +221,33 @@ def _cumsum_windows(data, axis: int, size: int, step: int, n: int, dtype):
     return hi - lo
 
 
+def _sliding_windows(data, axis: int, size: int, n: int, dtype, out=None):
+    """Sums over ``[i, i + size)`` for i < n along `axis`: a running window.
+
+    Each window is the previous one, less the slice that leaves, plus the
+    one that enters: two additions per window whatever its size, with no
+    running sum of the whole axis (unsigned sums never go below zero: the
+    slice that leaves is part of the previous window).
+
+    Examples
+    --------
+    >>> x = np.arange(6, dtype=np.uint16)[:, None]
+    >>> _sliding_windows(x, 0, 3, 4, np.uint32)[:, 0].tolist()
+    [3, 6, 9, 12]
+    """
+    index = (slice(None),) * axis
+    shape = list(data.shape)
+    shape[axis] = n
+    if out is None:
+        out = np.empty(shape, dtype=dtype)
+    data[index + (slice(0, size),)].sum(axis=axis, dtype=dtype, out=out[index + (0,)])
+    for i in range(1, n):
+        window = out[index + (i,)]
+        np.subtract(out[index + (i - 1,)], data[index + (i - 1,)], out=window)
+        np.add(window, data[index + (i + size - 1,)], out=window)
+    return out
+
+
 def _windows_in_slabs(data, bounds, sizes, steps, dtype, rows=16):
     """Dense windows of an eager map, a slab of output rows at a time.
 
@@ -231,11 +258,19 @@ def _windows_in_slabs(data, bounds, sizes, steps, dtype, rows=16):
     n_x, n_y = bounds[0].shape[0], bounds[1].shape[0]
     out = np.empty((n_y, n_x, data.shape[-1]), dtype=dtype)
 
+    def windows(block, axis, size, step, n, target=None):
+        if step == 1:
+            return _sliding_windows(block, axis, size, n, dtype, target)
+        sums = _cumsum_windows(block, axis, size, step, n, dtype)
+        if target is None:
+            return sums
+        target[...] = sums
+
     def work(j0):
         j1 = min(j0 + rows, n_y)
         slab = data[j0 * step_y : (j1 - 1) * step_y + size_y]
-        ysum = _cumsum_windows(slab, 0, size_y, step_y, j1 - j0, dtype)
-        out[j0:j1] = _cumsum_windows(ysum, 1, size_x, step_x, n_x, dtype)
+        ysum = windows(slab, 0, size_y, step_y, j1 - j0)
+        windows(ysum, 1, size_x, step_x, n_x, out[j0:j1])
 
     with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
         list(pool.map(work, range(0, n_y, rows)))

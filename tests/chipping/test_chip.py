@@ -75,6 +75,21 @@ def test_windows_equal_hand_sum(lazy, make_map):
     assert chips.metadata.Chipping.scheme == "window"
 
 
+@pytest.mark.parametrize("step", [1, (1, 2), (2, 1)])
+def test_dense_windows_equal_hand_sum(lazy, make_map, step):
+    # Windows much larger than their step: a running window (step 1) or
+    # running sums (step 2) on each axis; saturated counts must stay exact.
+    s = make_map(shape=(40, 30), n_channels=16, lazy=lazy)
+    if not lazy:
+        s.data[5:9, 3:12] = np.iinfo(np.uint16).max
+    chips = s.chip(11, step=step)
+    data = _data(s).astype(np.int64)
+    step_x, step_y = (step, step) if isinstance(step, int) else step
+    np.testing.assert_array_equal(
+        _data(chips).astype(np.int64), _hand_grid(data, 11, 11, step_x, step_y)
+    )
+
+
 def test_labels_match_hand_computation(lazy, make_map):
     s = make_map(lazy=lazy)
     labels = np.zeros((23, 17), dtype=np.int32)
