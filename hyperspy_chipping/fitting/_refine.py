@@ -219,3 +219,70 @@ def missing_peaks(spectrum, model, calibration, channels, threshold=8.0):
     found = np.flatnonzero(significant & is_max)
     found = found[np.argsort(-z[found])]
     return [round(float(energies[i]), 3) for i in found]
+
+
+#: Si Kα (keV): a photon that ionises the Si of the detector's K shell and
+#: loses the Si Kα photon out of the crystal is counted this much lower.
+SI_KA = 1.740
+#: Si K edge (keV): only lines above it make escape peaks.
+SI_K_EDGE = 1.839
+#: Largest size of an artefact, as a fraction of its line's counts: Si escape
+#: peaks reach ~2 % just above the Si K edge and fall to ~0.1 % at 10 keV;
+#: pile-up peaks stay below ~1 % of the strongest line at the count rates of
+#: a STEM.
+ARTEFACT_FRACTION = {"escape": 0.025, "pile-up": 0.02}
+
+
+def artefact_candidates(energy, families, counts=None, excess=None, width=0.1):
+    """Detector artefacts of the model's lines that may explain a peak.
+
+    A Si drift detector shows, besides the lines, a Si escape peak of every
+    line above the Si K edge, at ``E - 1.740 keV``, and at high count rates
+    a pile-up (sum) peak at ``2 E``; neither is in the model.
+
+    Parameters
+    ----------
+    energy : float
+        Energy of the unexplained peak (keV).
+    families : list of Family
+        The families of the model.
+    counts : numpy.ndarray, optional
+        Fitted counts of every family; with `excess`, an artefact is a
+        candidate only if its line is strong enough to make the peak.
+    excess : float, optional
+        Counts of the unexplained peak.
+    width : float, default 0.1
+        Largest distance (keV) from the artefact's energy.
+
+    Returns
+    -------
+    list of str
+        E.g. ``["Si escape peak of Fe_Ka"]``, the closest first.
+
+    Examples
+    --------
+    >>> from hyperspy_chipping.fitting._families import physics_families
+    >>> fams = physics_families(["Fe", "O"], 300.0, (0.2, 20.0))
+    >>> artefact_candidates(6.40 - 1.74, fams)
+    ['Si escape peak of Fe_Ka']
+    >>> artefact_candidates(2 * 6.40, fams)
+    ['pile-up peak of Fe_Ka']
+    >>> counts = [1e4] * len(fams)  # too few for a pile-up peak of 1000 counts
+    >>> artefact_candidates(2 * 6.40, fams, counts=counts, excess=1e3)
+    []
+    >>> artefact_candidates(2 * 6.40, fams, counts=counts, excess=1e2)
+    ['pile-up peak of Fe_Ka']
+    """
+    found = []
+    for j, fam in enumerate(families):
+        main = fam.main_energy
+        kinds = [("pile-up", 2 * main)]
+        if main > SI_K_EDGE:
+            kinds.append(("escape", main - SI_KA))
+        for kind, where in kinds:
+            if counts is not None and excess is not None:
+                if excess > ARTEFACT_FRACTION[kind] * max(float(counts[j]), 0.0):
+                    continue
+            name = "Si escape" if kind == "escape" else "pile-up"
+            found.append((abs(energy - where), f"{name} peak of {fam.line}"))
+    return [name for distance, name in sorted(found) if distance <= width]

@@ -41,7 +41,11 @@ from hyperspy_chipping.fitting._families import (
     split_xray_line,
 )
 from hyperspy_chipping.fitting._linear import Projector, single_threaded_blas
-from hyperspy_chipping.fitting._refine import missing_peaks, refine_line_weights
+from hyperspy_chipping.fitting._refine import (
+    artefact_candidates,
+    missing_peaks,
+    refine_line_weights,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -300,26 +304,43 @@ def _solve_model(total, prep, refine=True):
             cal, weights, model_sum = calibrate(
                 total, channels, cal, families, *args, refine=False
             )
-        _warn_missing_peaks(total, model_sum, cal, channels, prep["elements"])
     design = design_matrix(
         families, cal, channels, *args, exspy_like=prep["exspy_like"]
     )
+    projector = Projector.from_design(design, weights)
+    if not prep["exspy_like"]:
+        counts = projector.fit(total[None])[0, : len(families)]
+        _warn_missing_peaks(
+            total, model_sum, cal, channels, prep["elements"], families, counts
+        )
     out = dict(prep)
     out.update(
         families=families,
         calibration=cal,
-        projector=Projector.from_design(design, weights),
+        projector=projector,
         line_weights=report,
         model_definition=_definition(families, cal, channels, args[0], args[2]),
     )
     return out
 
 
-def _warn_missing_peaks(total, model, calibration, channels, elements):
-    """Tell the user about peaks in the summed spectrum the model lacks."""
+def _warn_missing_peaks(
+    total, model, calibration, channels, elements, families, counts
+):
+    """Tell the user about peaks in the summed spectrum the model lacks.
+
+    `counts` are the families' fitted counts in `total`: a detector artefact
+    of a family is a candidate only if the peak is small enough for one.
+    """
     from exspy.utils.eds import get_xray_lines_near_energy
 
+    from hyperspy_chipping.fitting._xray_families import fwhm_at_energy
+
+    centres = calibration.centres(channels)
     for energy in missing_peaks(total, model, calibration, channels)[:3]:
+        fwhm = float(fwhm_at_energy(max(energy, 0.0), calibration.fwhm_mnka))
+        window = np.abs(centres - energy) <= fwhm
+        excess = float((np.asarray(total) - model)[window].sum())
         near = [
             line
             for line in get_xray_lines_near_energy(energy, width=0.1)
@@ -327,12 +348,23 @@ def _warn_missing_peaks(total, model, calibration, channels, elements):
         ]
         # Main lines (Ka, La, Ma) first: the likeliest culprits.
         near.sort(key=lambda line: split_xray_line(line)[1] not in ("Ka", "La", "Ma"))
-        candidates = near[:4]
+        artefacts = artefact_candidates(energy, families, counts, excess)
+        candidates = artefacts[:2] + near[:4]
         hint = f" (candidates: {', '.join(candidates)})" if candidates else ""
+        if artefacts:
+            advice = (
+                "the model has no detector artefacts (escape and pile-up "
+                "peaks): if it is one, the intensities of lines under it are "
+                "biased; if it is an element, add it with add_elements()."
+            )
+        else:
+            advice = (
+                "add the element with add_elements(), or the intensities of "
+                "overlapping lines will be biased."
+            )
         warnings.warn(
             f"The summed spectrum has a peak at {energy:.2f} keV that the model "
-            f"lacks{hint}: add the element with add_elements(), or the "
-            "intensities of overlapping lines will be biased.",
+            f"lacks{hint}: {advice}",
             UserWarning,
             stacklevel=7,  # the user's call of quantify_chips
         )

@@ -73,6 +73,33 @@ def test_missing_peak_is_reported():
         chips.quantify_chips(s.metadata.Simulation.kfactors.as_dictionary())
 
 
+@pytest.mark.parametrize("fraction, named", [(0.02, True), (0.10, False)])
+def test_escape_peak_is_named_as_a_candidate(fraction, named):
+    # SrTiO3 alone with a peak at the Si escape energy of Ti Ka (4.511 - 1.740
+    # keV). At 2 % of the Ti K counts, as a Si drift detector makes it, the
+    # warning names the escape peak first and does not only tell the user to
+    # add an element; at 10 %, too strong for an escape peak, it does not.
+    s = sto_lfo_cross_section((40, 40), seed=3, film_fraction=0.0)
+    s.set_signal_type("EDS_TEM_chipped")
+    k = s.metadata.Simulation.kfactors.as_dictionary()
+    first = s.chip(40)
+    first.quantify_chips(k)
+    ti_counts = float(first.to_dataframe()["I_Ti_Ka"][0])
+    axis = s.axes_manager.signal_axes[0]
+    energy = axis.offset + axis.scale * np.arange(axis.size)
+    profile = np.exp(-0.5 * ((energy - 2.771) / 0.045) ** 2)
+    per_pixel = fraction * ti_counts / s.axes_manager.navigation_size
+    rng = np.random.default_rng(0)
+    s.data += rng.poisson(per_pixel * profile / profile.sum(), s.data.shape).astype(
+        s.data.dtype
+    )
+    with pytest.warns(UserWarning, match=r"peak at 2\.7\d keV") as record:
+        s.chip(20).quantify_chips(k)
+    message = next(str(w.message) for w in record if "2.7" in str(w.message))
+    assert ("(candidates: Si escape peak of Ti_Ka" in message) is named
+    assert ("no detector artefacts" in message) is named
+
+
 def test_no_warning_when_model_is_complete():
     s = sto_lfo_cross_section((40, 40), seed=3)
     s.set_signal_type("EDS_TEM_chipped")
