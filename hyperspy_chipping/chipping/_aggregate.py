@@ -118,7 +118,7 @@ def _band_sum(band, sizes: tuple[int, ...], dtype):
     accumulator; the result is exact whatever the data hold.
     """
     inner = int(np.prod(sizes[1:], dtype=np.int64))
-    narrow = band.dtype
+    narrow = band.dtype.newbyteorder("=")  # e.g. big-endian data from a file
     if narrow.kind != "u" or narrow.itemsize >= np.dtype(dtype).itemsize:
         return _reshape_sum(band, sizes, dtype)[0]
     limit = int(np.iinfo(narrow).max)

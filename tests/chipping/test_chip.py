@@ -133,7 +133,7 @@ def test_integer_sums_do_not_overflow(make_map):
     assert accumulator_dtype(np.int16, 4) == np.int32
 
 
-@pytest.mark.parametrize("dtype", ["uint8", "uint16", "uint32"])
+@pytest.mark.parametrize("dtype", ["uint8", "uint16", "uint32", ">u2"])
 def test_sums_exact_when_narrow_adds_must_flush(lazy, make_map, dtype):
     # Counts added in the data's own dtype must be flushed before they could
     # wrap: rows of small counts, rows just under and over the bound that
