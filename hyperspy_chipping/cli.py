@@ -272,6 +272,8 @@ def run(args: argparse.Namespace) -> dict:
     import matplotlib.pyplot as plt
     from dask.diagnostics import ProgressBar
 
+    from hyperspy_chipping.chipping._display import summed_counts
+
     if args.file is None:
         from hyperspy_chipping.data import sto_lfo_cross_section
 
@@ -312,17 +314,17 @@ def run(args: argparse.Namespace) -> dict:
         )
     out = Path(args.output)
     csv = out.suffix.lower() == ".csv"
+    # One progress bar over both computations of a lazy map.
     progress = ProgressBar() if s._lazy else contextlib.nullcontext()
     with progress:
         # CSV has no array cells: one column per channel there.
         df = chips.to_dataframe(
-            spectra=not args.no_spectra, spectrum_format="wide" if csv else "array"
+            spectra=not args.no_spectra,
+            spectrum_format="wide" if csv else "array",
+            show_progressbar=False,
         )
         if image is None:
-            summed = s.sum(-1)
-            if summed._lazy:
-                summed.compute()
-            image = summed.data
+            image = summed_counts(s)
     if csv:
         df.to_csv(out, index=False)
     else:

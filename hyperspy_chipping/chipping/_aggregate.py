@@ -182,11 +182,7 @@ def _regular_sum(data, sizes: tuple[int, ...], counts: tuple[int, ...], dtype):
         axis: max(size, (max(cropped.chunks[axis]) // size) * size)
         for axis, size in enumerate(sizes)
     }
-    if any(
-        any(c % sizes[axis] for c in cropped.chunks[axis][:-1] + (0,))
-        or cropped.chunks[axis][-1] % sizes[axis]
-        for axis in chunks
-    ):
+    if any(c % sizes[axis] for axis in chunks for c in cropped.chunks[axis]):
         _logger.info(
             "Rechunking %s to %s so that every chunk holds whole chips.",
             cropped.chunksize,
@@ -305,6 +301,7 @@ def sum_intervals(data, axis: int, bounds: np.ndarray, dtype):
     >>> sum_intervals(x, 0, np.array([[0, 3], [2, 10]]), np.int64).tolist()
     [3, 44]
     """
+    xp = da if isinstance(data, da.Array) else np
     if _is_regular(bounds):
         sizes = (1,) * axis + (int(bounds[0, 1] - bounds[0, 0]),)
         counts = tuple(data.shape[:axis]) + (bounds.shape[0],)
@@ -313,7 +310,6 @@ def sum_intervals(data, axis: int, bounds: np.ndarray, dtype):
         # Regular chips plus one partial chip at the edge (remainder="keep").
         head = sum_intervals(data, axis, bounds[:-1], dtype)
         tail = sum_intervals(data, axis, bounds[-1:], dtype)
-        xp = da if isinstance(data, da.Array) else np
         return xp.concatenate([head, tail], axis=axis)
     step = _regular_step(bounds)
     size = int(bounds[0, 1] - bounds[0, 0])
@@ -322,7 +318,6 @@ def sum_intervals(data, axis: int, bounds: np.ndarray, dtype):
         # whatever the window size (slicing would read each pixel size/step
         # times).
         return _cumsum_windows(data, axis, size, step, bounds.shape[0], dtype)
-    xp = da if isinstance(data, da.Array) else np
     parts = [
         data[(slice(None),) * axis + (slice(int(a), int(b)),)].sum(
             axis=axis, dtype=dtype
@@ -492,7 +487,7 @@ def weighted_windows(data, bounds: list[np.ndarray], weights: list[np.ndarray]):
     for i in reversed(range(n_nav)):
         axis = n_nav - 1 - i
         b, w = bounds[i], weights[i]
-        step = int(b[1, 0] - b[0, 0]) if b.shape[0] > 1 else 1
+        step = _regular_step(b)
         n = b.shape[0]
         index = (slice(None),) * axis
         acc = None

@@ -38,6 +38,7 @@ from hyperspy_chipping.chipping._aggregate import (
     weighted_windows,
 )
 from hyperspy_chipping.chipping._geometry import (
+    chip_axis,
     grid_bounds,
     label_regions,
     parse_pair,
@@ -139,7 +140,7 @@ def check_source(signal) -> None:
         np.issubdtype(data.dtype, np.floating)
         or np.issubdtype(data.dtype, np.signedinteger)
     ):
-        if not np.all(data >= 0):  # one pass; False for NaN too
+        if not data.min() >= 0:  # one pass, no temporary; False for NaN too
             raise ValueError(
                 "`signal` has negative or NaN counts; EDS counts must be finite "
                 "and >= 0."
@@ -199,9 +200,6 @@ def chip_arrays(
         Axes dictionaries in data order.
     chipping : dict
         Content of ``metadata.Chipping``.
-    n_pixels : numpy.ndarray
-        Pixel count of every chip, in the chipped navigation shape (data
-        order).
     """
     check_source(signal)
     am = signal.axes_manager
@@ -222,10 +220,8 @@ def chip_arrays(
             )
         label_image = _labels_array(labels, nav_shape)
         regions = label_regions(label_image)
-        index = np.searchsorted(regions["labels"], label_image)
-        index[label_image <= 0] = -1
         dtype = accumulator_dtype(signal.data.dtype, regions["n_pixels"].max())
-        data = sum_labels(signal.data, index, regions["labels"].size, dtype)
+        data = sum_labels(signal.data, regions["index"], regions["labels"].size, dtype)
         axes = [
             {
                 "name": "Chip",
@@ -243,7 +239,6 @@ def chip_arrays(
             "n_pixels": regions["n_pixels"],
             "label_image": label_image,
         }
-        n_pixels = regions["n_pixels"]
     else:
         if size is None:
             raise ValueError(
@@ -253,11 +248,6 @@ def chip_arrays(
         size = parse_pair(size, "size", ndim)
         step = size if step is None else parse_pair(step, "step", ndim)
         bounds = grid_bounds(nav_shape, size, step, remainder)
-        widths = [b[:, 1] - b[:, 0] for b in bounds]
-        # n_pixels in data order: outer product of the widths, slowest first.
-        n_pixels = widths[-1]
-        for w in reversed(widths[:-1]):
-            n_pixels = np.multiply.outer(n_pixels, w)
         kernel = "box" if kernel is None else kernel
         if kernel not in KERNELS:
             raise ValueError(f"`kernel` must be one of {KERNELS}, got {kernel!r}.")
@@ -266,12 +256,13 @@ def chip_arrays(
                 "`kernel`='gaussian' needs whole windows: use remainder='crop', "
                 f"got remainder={remainder!r}."
             )
-        dtype = accumulator_dtype(signal.data.dtype, int(n_pixels.max()))
+        # The first chip is whole (grid_bounds refuses a size beyond the map).
+        dtype = accumulator_dtype(signal.data.dtype, int(np.prod(size)))
         if kernel == "gaussian":
             dtype = np.dtype(np.float64)
         if not signal._lazy:
             _check_memory(
-                int(n_pixels.size),
+                int(np.prod([b.shape[0] for b in bounds])),
                 signal.axes_manager.signal_axes[0].size,
                 dtype.itemsize,
                 f"size={size}, step={step}",
@@ -284,12 +275,13 @@ def chip_arrays(
         axes = []
         for i in reversed(range(ndim)):
             src = am.navigation_axes[i]
+            offset, scale = chip_axis(src.offset, src.scale, size[i], step[i])
             axes.append(
                 {
                     "name": src.name,
                     "units": src.units,
-                    "scale": float(src.scale * step[i]),
-                    "offset": float(src.offset + src.scale * (size[i] - 1) / 2),
+                    "scale": float(scale),
+                    "offset": float(offset),
                     "size": int(bounds[i].shape[0]),
                     "navigate": True,
                 }
@@ -309,18 +301,19 @@ def chip_arrays(
             chipping[f"{name}_bounds"] = b
     axes.append(energy)
     chipping["Source"] = source
-    return data, axes, chipping, np.asarray(n_pixels)
+    return data, axes, chipping
 
 
-def scale_times(metadata, chipping: dict, n_pixels: np.ndarray) -> None:
+def scale_times(metadata, chipping: dict) -> None:
     """Scale live and real time by the pixels per chip, as exspy's ``rebin``.
 
     The per-pixel source values are kept in ``chipping["Source"]``. A scalar
     can hold one chip size only: the nominal chip (grid, window) or the mean
     label region; :func:`chip_table` gives every chip's pixel count.
     """
-    factor = float(np.mean(n_pixels))
-    if chipping["scheme"] != "labels":
+    if chipping["scheme"] == "labels":
+        factor = float(np.mean(chipping["n_pixels"]))
+    else:
         factor = chipping.get("kernel_weight_sum", float(np.prod(chipping["size"])))
     for key in _TIME_KEYS:
         item = f"{_EDS_NODE}.{key}"
@@ -372,7 +365,7 @@ def chip(signal, size=None, *, step=None, labels=None, remainder="crop", kernel=
     """
     from hyperspy_chipping.signals import ChippedEDSSpectrum, LazyChippedEDSSpectrum
 
-    data, axes, chipping, n_pixels = chip_arrays(
+    data, axes, chipping = chip_arrays(
         signal,
         size=size,
         step=step,
@@ -388,7 +381,7 @@ def chip(signal, size=None, *, step=None, labels=None, remainder="crop", kernel=
             "Acquisition_instrument.TEM", metadata.Acquisition_instrument.SEM
         )
         del metadata.Acquisition_instrument.SEM
-    scale_times(metadata, chipping, n_pixels)
+    scale_times(metadata, chipping)
     metadata.set_item("Chipping", chipping)
     metadata.Signal.signal_type = "EDS_TEM_chipped"
     if metadata.has_item("Signal.Noise_properties.variance"):

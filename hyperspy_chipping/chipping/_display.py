@@ -20,7 +20,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from hyperspy_chipping.chipping._table import chip_table, source_index_image
+from hyperspy_chipping.chipping._table import (
+    _chipping,
+    chip_table,
+    source_index_image,
+)
 
 
 def _source_axes(meta: dict) -> list[dict]:
@@ -46,7 +50,7 @@ def source_map(signal, values):
     """
     import hyperspy.api as hs
 
-    meta = signal.metadata.Chipping.as_dictionary()
+    meta = _chipping(signal)
     nav_shape = tuple(signal.axes_manager.navigation_shape[::-1])
     title = ""
     if isinstance(values, hs.signals.BaseSignal):
@@ -80,14 +84,14 @@ def plot_chip_outlines(signal, image=None, *, ids=True, ax=None, color="w"):
     from matplotlib.patches import Rectangle
     from matplotlib.patheffects import withStroke
 
-    meta = signal.metadata.Chipping.as_dictionary()
+    meta = _chipping(signal)
     src = meta["Source"]
     if len(src["navigation_shape"]) != 2:
         raise ValueError("plot_chips needs chips of a 2-D map, not of a line scan.")
     table = chip_table(signal)
     shape = tuple(src["navigation_shape"][::-1])
     if image is None:
-        image = source_map(signal, _counts(signal))
+        image = source_map(signal, summed_counts(signal))
     data = np.asarray(getattr(image, "data", image), dtype=float)
     if data.shape != shape:
         raise ValueError(
@@ -145,6 +149,13 @@ def plot_chip_outlines(signal, image=None, *, ids=True, ax=None, color="w"):
     return ax
 
 
-def _counts(signal) -> np.ndarray:
+def summed_counts(signal) -> np.ndarray:
+    """Counts of every navigation position (data order), computed if lazy.
+
+    Examples
+    --------
+    >>> summed_counts(type("S", (), {"data": np.ones((2, 3, 4))})()).tolist()
+    [[4.0, 4.0, 4.0], [4.0, 4.0, 4.0]]
+    """
     data = signal.data.sum(axis=-1)
     return np.asarray(data.compute() if hasattr(data, "compute") else data)

@@ -125,6 +125,21 @@ def axis_intervals(n: int, size: int, step: int, remainder: str) -> np.ndarray:
     return np.stack([starts, stops], axis=1).astype(np.int64)
 
 
+def chip_axis(offset: float, scale: float, size: int, step: int):
+    """Offset and scale of a chip axis from its source axis.
+
+    A chip sits at the centre of its pixels, and chips are `step` pixels
+    apart, like the axes of HyperSpy's ``rebin``. With ``offset=0, scale=1``
+    the result is in source pixels.
+
+    Examples
+    --------
+    >>> chip_axis(10.0, 0.5, 15, 15)
+    (13.5, 7.5)
+    """
+    return offset + scale * (size - 1) / 2, scale * step
+
+
 def grid_bounds(
     navigation_shape: tuple[int, ...],
     size: tuple[int, ...],
@@ -185,9 +200,10 @@ def label_regions(label_image: np.ndarray) -> dict[str, np.ndarray]:
     -------
     dict
         ``labels`` (sorted label values > 0), ``n_pixels`` (pixels per
-        label) and ``bounds`` (bounding box per label, half-open, one
+        label), ``bounds`` (bounding box per label, half-open, one
         ``[start, stop)`` pair per axis in data order, flattened:
-        ``y0, y1, x0, x1`` for an image).
+        ``y0, y1, x0, x1`` for an image) and ``index`` (an image of every
+        pixel's position in ``labels``, -1 for label 0).
 
     Raises
     ------
@@ -200,6 +216,8 @@ def label_regions(label_image: np.ndarray) -> dict[str, np.ndarray]:
     >>> r = label_regions(lab)
     >>> r["labels"].tolist(), r["n_pixels"].tolist(), r["bounds"].tolist()
     ([1, 2], [2, 3], [[0, 1, 0, 2], [1, 2, 0, 3]])
+    >>> r["index"].tolist()
+    [[0, 0, -1], [1, 1, 1]]
     """
     if label_image.size and label_image.min() < 0:
         raise ValueError(
@@ -223,4 +241,9 @@ def label_regions(label_image: np.ndarray) -> dict[str, np.ndarray]:
         [[v for sl in region for v in (sl.start, sl.stop)] for region in slices],
         dtype=np.int64,
     )
-    return {"labels": values, "n_pixels": counts.astype(np.int64), "bounds": bounds}
+    return {
+        "labels": values,
+        "n_pixels": counts.astype(np.int64),
+        "bounds": bounds,
+        "index": compact - 1,
+    }

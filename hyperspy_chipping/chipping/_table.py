@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from hyperspy_chipping.chipping._geometry import chip_axis
+
 
 def require_chipping(signal) -> None:
     """Raise ValueError if `signal` is not the output of ``chip()``."""
@@ -74,8 +76,9 @@ def chip_indices(signal) -> list[np.ndarray]:
     src = meta["Source"]
     out = []
     for i, axis in enumerate(axes):
-        offset0 = src["offset"][i] + src["scale"][i] * (meta["size"][i] - 1) / 2
-        scale0 = src["scale"][i] * meta["step"][i]
+        offset0, scale0 = chip_axis(
+            src["offset"][i], src["scale"][i], meta["size"][i], meta["step"][i]
+        )
         n = len(meta["xy"[i] + "_bounds"])
         out.append(_axis_indices(axis, offset0, scale0, n))
     return out
@@ -163,9 +166,9 @@ def source_index_image(signal) -> np.ndarray:
     per_axis = []
     for i, n_pix in enumerate(shape):
         bounds = np.asarray(meta["xy"[i] + "_bounds"])
-        size, step = meta["size"][i], meta["step"][i]
+        centre0, step = chip_axis(0.0, 1.0, meta["size"][i], meta["step"][i])
         pixel = np.arange(n_pix)
-        full = np.rint((pixel - (size - 1) / 2) / step).astype(np.int64)
+        full = np.rint((pixel - centre0) / step).astype(np.int64)
         full = np.clip(full, 0, bounds.shape[0] - 1)
         inside = (pixel >= bounds[full, 0]) & (pixel < bounds[full, 1])
         lut = np.full(bounds.shape[0], -1, dtype=np.int64)

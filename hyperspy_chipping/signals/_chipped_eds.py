@@ -449,7 +449,6 @@ class ChippedEDSSpectrum(TEMDispatchMixin, EDSTEMSpectrum):
         """
         from hyperspy_chipping.chipping._display import source_map
 
-        self._check_chipped()
         return source_map(self, values)
 
     def plot_chips(self, image=None, *, ids=True, ax=None, color="w"):
@@ -492,13 +491,7 @@ class ChippedEDSSpectrum(TEMDispatchMixin, EDSTEMSpectrum):
         """
         from hyperspy_chipping.chipping._display import plot_chip_outlines
 
-        self._check_chipped()
         return plot_chip_outlines(self, image, ids=ids, ax=ax, color=color)
-
-    def _check_chipped(self):
-        from hyperspy_chipping.chipping._table import require_chipping
-
-        require_chipping(self)
 
 
 class LazyChippedEDSSpectrum(ChippedEDSSpectrum, LazyEDSTEMSpectrum):
