@@ -39,6 +39,7 @@ from hyperspy_chipping.fitting._design import (
     peak_columns,
     peak_model_derivatives,
 )
+from hyperspy_chipping.fitting._linear import normalised_normal_equations
 
 _logger = logging.getLogger(__name__)
 
@@ -77,10 +78,7 @@ def _wls(design, y, w):
     solve : callable
         ``solve(B)`` returns ``(A^T W A)^-1 B``.
     """
-    norms = np.sqrt((design**2 * w[:, None]).sum(axis=0))
-    norms[norms == 0] = 1.0
-    a = design / norms
-    normal = a.T @ (a * w[:, None])
+    _, norms, normal = normalised_normal_equations(design, w)
     try:
         factor = np.linalg.cholesky(normal)
 
@@ -116,10 +114,7 @@ def solve_normal(design, y, w):
     >>> coef.round(6)
     array([2., 1.])
     """
-    norms = np.sqrt((design**2 * w[:, None]).sum(axis=0))
-    norms[norms == 0] = 1.0
-    a = design / norms
-    normal = a.T @ (a * w[:, None])
+    a, norms, normal = normalised_normal_equations(design, w)
     rhs = a.T @ (w * y)
     inverse = np.linalg.pinv(normal, hermitian=True)
     coef = inverse @ rhs
@@ -133,6 +128,13 @@ def channel_weights(model, floor_fraction=1e-3):
     return 1.0 / np.clip(mu, floor, None)
 
 
+#: Bounds of the refinement: offset within 3 channels of the metadata, gain
+#: within 1 %, resolution (FWHM at Mn Ka) between these (eV).
+OFFSET_RANGE_CHANNELS = 3
+GAIN_RANGE = 0.01
+FWHM_RANGE = (40.0, 400.0)
+
+
 def calibrate(
     spectrum,
     channels,
@@ -143,12 +145,12 @@ def calibrate(
     beam_energy,
     *,
     refine=True,
-    offset_range=None,
-    gain_range=0.01,
-    fwhm_range=(40.0, 400.0),
-    rounds=1,
 ):
     """Fit offset, gain and resolution on a high-count spectrum.
+
+    The fit is weighted by the data (on a summed spectrum of many counts the
+    data and the model agree); the weights returned, for the chip fits, come
+    from the model, refitted with model weights.
 
     Parameters
     ----------
@@ -168,15 +170,6 @@ def calibrate(
         keV.
     refine : bool, default True
         Refine; if False only the weights are computed.
-    offset_range : float, optional
-        Largest offset change (keV); default 3 channels.
-    gain_range : float, default 0.01
-        Largest relative gain change.
-    fwhm_range : tuple of float
-        Bounds of the resolution (eV).
-    rounds : int, default 1
-        Fits, each weighted by the model of the previous one (the first by
-        the data: on a summed spectrum of many counts the two agree).
 
     Returns
     -------
@@ -189,54 +182,59 @@ def calibrate(
     """
     y = np.asarray(spectrum, dtype=float)
     w = channel_weights(np.clip(y, 1.0, None))
-    cal = calibration
+    cal, a = calibration, None
     if refine:
-        d_off = 3 * calibration.scale if offset_range is None else offset_range
-        lo = np.array(
-            [
-                calibration.offset - d_off,
-                calibration.scale * (1 - gain_range),
-                fwhm_range[0],
-            ]
-        )
-        hi = np.array(
-            [
-                calibration.offset + d_off,
-                calibration.scale * (1 + gain_range),
-                fwhm_range[1],
-            ]
-        )
-        # The Fiori-Newbury width needs FWHM(Mn Ka)^2 > 2.5 eV (E_MnKa - E)
-        # at every line energy E (the Fano limit of Si, 121.4 eV at E = 0).
-        lowest = min((float(np.min(f.energies)) for f in families), default=0.0)
-        fano = np.sqrt(2.5e3 * max(physics.MNKA_ENERGY - lowest, 0.0))
-        lo[2] = max(lo[2], fano + 0.1)
-        start = Calibration(
-            calibration.offset,
-            calibration.scale,
-            float(np.clip(calibration.fwhm_mnka, lo[2] + 1e-6, hi[2] - 1e-6)),
-        )
-        args = (families, channels, background, order, beam_energy)
-        for _ in range(rounds):  # later rounds: weights from the previous model
-            try:
-                cal = _levenberg_marquardt(y, w, start, lo, hi, *args)
-            except np.linalg.LinAlgError as err:  # pragma: no cover
-                warnings.warn(
-                    f"The calibration refinement failed ({err}); the energy "
-                    "calibration and resolution of the metadata are used.",
-                    UserWarning,
-                    stacklevel=7,  # the user's call of quantify_chips
-                )
-                cal = calibration
-                break
+        try:
+            cal = _levenberg_marquardt(
+                y,
+                w,
+                *_bounds(calibration, families),
+                families,
+                channels,
+                background,
+                order,
+                beam_energy,
+            )
+        except np.linalg.LinAlgError as err:  # pragma: no cover
+            warnings.warn(
+                f"The calibration refinement failed ({err}); the energy "
+                "calibration and resolution of the metadata are used.",
+                UserWarning,
+                stacklevel=7,  # the user's call of quantify_chips
+            )
+        else:
             a = design_matrix(families, cal, channels, background, order, beam_energy)
-            w = channel_weights(a @ _wls(a, y, w)[0])
-            start = cal
-    a = design_matrix(families, cal, channels, background, order, beam_energy)
+            w = channel_weights(a @ _wls(a, y, w)[0])  # model weights
+    if a is None:
+        a = design_matrix(families, cal, channels, background, order, beam_energy)
     model = a @ _wls(a, y, w)[0]
     w = channel_weights(model)
     _logger.info("calibration: %s", cal)
     return cal, w, model
+
+
+def _bounds(calibration, families):
+    """Starting point and bounds (offset, scale, fwhm_mnka) of the fit."""
+    d_off = OFFSET_RANGE_CHANNELS * calibration.scale
+    lowest = min((float(np.min(f.energies)) for f in families), default=0.0)
+    # The Fiori-Newbury width must stay real at every line energy.
+    fwhm_low = max(FWHM_RANGE[0], physics.smallest_resolution_mnka(lowest) + 0.1)
+    lo = np.array(
+        [calibration.offset - d_off, calibration.scale * (1 - GAIN_RANGE), fwhm_low]
+    )
+    hi = np.array(
+        [
+            calibration.offset + d_off,
+            calibration.scale * (1 + GAIN_RANGE),
+            FWHM_RANGE[1],
+        ]
+    )
+    start = Calibration(
+        calibration.offset,
+        calibration.scale,
+        float(np.clip(calibration.fwhm_mnka, lo[2] + 1e-6, hi[2] - 1e-6)),
+    )
+    return start, lo, hi
 
 
 #: Convergence of the calibration: steps below these (offset and channel

@@ -29,9 +29,9 @@ import numpy as np
 from hyperspy.component import Component
 
 from hyperspy_chipping.fitting._design import detected_continuum
+from hyperspy_chipping.fitting._xray_families import SIGMA_PER_FWHM
 
 _SQRT2PI = np.sqrt(2 * np.pi)
-_SIGMA_PER_FWHM = 1.0 / (2.0 * np.sqrt(2.0 * np.log(2.0)))
 
 
 class XrayLineFamily(Component):
@@ -98,7 +98,7 @@ class XrayLineFamily(Component):
         return np.asarray(a)[..., None] * shape
 
     def _shape(self, x):
-        sigma = self.fwhm * _SIGMA_PER_FWHM
+        sigma = self.fwhm * SIGMA_PER_FWHM
         g = np.exp(-0.5 * ((x[..., None] - self.energies) / sigma) ** 2)
         return (g / (sigma * _SQRT2PI)) @ self.weights
 

@@ -37,7 +37,6 @@ BACKGROUNDS = ("bremsstrahlung", "polynomial")
 #: attenuation look-up is slow, and the fits evaluate it many times. 10 eV
 #: steps resolve the window's absorption edges to a channel.
 _EFFICIENCY_STEPS = ((0.1, 30.0, 0.01), (30.0, 400.0, 1.0))
-_SIGMA_PER_FWHM = 1.0 / (2.0 * np.sqrt(2.0 * np.log(2.0)))
 
 
 @dataclass(frozen=True)
@@ -141,7 +140,7 @@ def _line_windows(families, calibration: Calibration, channels):
     if not sum(e.size for e in energies):
         return None
     e = np.concatenate(energies)[:, None]
-    s = np.concatenate(fwhms)[:, None] * _SIGMA_PER_FWHM
+    s = np.concatenate(fwhms)[:, None] * physics.SIGMA_PER_FWHM
     half = calibration.scale / 2
     lo = np.searchsorted(centres, e[:, 0] - 7 * s[:, 0] - half)
     hi = np.searchsorted(centres, e[:, 0] + 7 * s[:, 0] + half)
@@ -155,7 +154,7 @@ def _line_windows(families, calibration: Calibration, channels):
         "inside": inside,
         "energy": e,
         "sigma": s,
-        "dsigma": np.concatenate(dfwhm)[:, None] * _SIGMA_PER_FWHM,
+        "dsigma": np.concatenate(dfwhm)[:, None] * physics.SIGMA_PER_FWHM,
         "weight": np.concatenate(weights)[:, None],
         "column": np.concatenate(column)[:, None],
         "half": half,
@@ -230,6 +229,23 @@ def _efficiency_table():
     return grid, physics.detector_efficiency(grid)
 
 
+def tabulated_efficiency(energy) -> np.ndarray:
+    """:func:`~._xray_families.detector_efficiency`, interpolated in a table.
+
+    xraydb's attenuation look-up is slow and the fits evaluate the
+    efficiency many times; energies outside the table take its end values.
+
+    Examples
+    --------
+    >>> e = np.array([1.0, 5.0])
+    >>> from hyperspy_chipping.fitting._xray_families import detector_efficiency
+    >>> bool(np.allclose(tabulated_efficiency(e), detector_efficiency(e), rtol=1e-3))
+    True
+    """
+    grid, table = _efficiency_table()
+    return np.interp(energy, grid, table)
+
+
 def detected_continuum(energy, beam_energy: float) -> np.ndarray:
     """Kramers' continuum ``(E0 - E) / E`` times the detector efficiency.
 
@@ -242,8 +258,8 @@ def detected_continuum(energy, beam_energy: float) -> np.ndarray:
     True
     """
     safe = np.clip(np.asarray(energy, dtype=float), physics.LOW_ENERGY_CUTOFF, None)
-    grid, table = _efficiency_table()
-    return np.clip(beam_energy - safe, 0, None) / safe * np.interp(safe, grid, table)
+    kramers = physics.kramers_continuum(safe, beam_energy, 1.0)
+    return kramers * tabulated_efficiency(safe)
 
 
 def background_columns(kind, calibration, channels, beam_energy, order):

@@ -246,15 +246,14 @@ def _add_exspy_m_lines(element, names, energies, weights, main):
     """
     from exspy.material import elements as elements_db
 
-    from hyperspy_chipping.fitting._design import _efficiency_table
+    from hyperspy_chipping.fitting._design import tabulated_efficiency
 
     lines_db = elements_db[element].Atomic_properties.Xray_lines.as_dictionary()
     if "Ma" not in lines_db or not main.any():
         return names, energies, weights, main
     ma_weight = weights[main].sum()
     ma_energy = float(energies[main].mean())
-    grid, table = _efficiency_table()
-    eff_ma = np.interp(ma_energy, grid, table)
+    eff_ma = tabulated_efficiency(ma_energy)
     extra = [
         (name, line["energy (keV)"], line["weight"])
         for name, line in lines_db.items()
@@ -266,7 +265,7 @@ def _add_exspy_m_lines(element, names, energies, weights, main):
         return names, energies, weights, main
     e_new = np.array([e for _, e, _ in extra])
     w_new = np.array([w for _, _, w in extra]) * ma_weight
-    w_new = w_new * np.interp(e_new, grid, table) / eff_ma
+    w_new = w_new * tabulated_efficiency(e_new) / eff_ma
     order = np.argsort(np.concatenate([energies, e_new]), kind="stable")
     names = tuple(np.array(names + tuple(n for n, _, _ in extra), dtype=object)[order])
     energies = np.concatenate([energies, e_new])[order]

@@ -140,6 +140,33 @@ def _restore_if_idle():
             _restore_locked()
 
 
+def normalised_normal_equations(design, weights):
+    """Weighted normal equations of a column-normalised design.
+
+    Scaling every column to unit weighted norm keeps ``A^T W A`` well
+    conditioned whatever the units of the columns.
+
+    Returns
+    -------
+    a : numpy.ndarray
+        ``design / norms``.
+    norms : numpy.ndarray
+        Column norms (1 for an empty column).
+    normal : numpy.ndarray
+        ``a^T W a``.
+
+    Examples
+    --------
+    >>> a, norms, normal = normalised_normal_equations(np.eye(3) * 2, np.ones(3))
+    >>> norms.tolist(), np.diag(normal).tolist()
+    ([2.0, 2.0, 2.0], [1.0, 1.0, 1.0])
+    """
+    norms = np.sqrt((design**2 * weights[:, None]).sum(axis=0))
+    norms[norms == 0] = 1.0
+    a = design / norms
+    return a, norms, a.T @ (a * weights[:, None])
+
+
 @dataclass(frozen=True)
 class Projector:
     """The linear estimator of a design matrix with fixed weights.
@@ -167,38 +194,57 @@ class Projector:
         >>> (p.matrix @ y).round(6)
         array([ 1., -2.,  3.])
         """
-        norms = np.sqrt((design**2 * weights[:, None]).sum(axis=0))
-        norms[norms == 0] = 1.0
-        a = design / norms
-        aw = a * weights[:, None]
-        matrix = np.linalg.solve(a.T @ aw, aw.T) / norms[:, None]
+        a, norms, normal = normalised_normal_equations(design, weights)
+        matrix = np.linalg.solve(normal, (a * weights[:, None]).T) / norms[:, None]
         return cls(design, matrix)
 
     def fit(self, spectra):
         """Amplitudes of every chip: (n_chips, n_channels) -> (n_chips, n)."""
         return np.asarray(spectra, dtype=float) @ self.matrix.T
 
-    def covariance(self, amplitudes, rows):
-        """Poisson covariance of the amplitudes `rows`, per chip.
+    def covariance_tensor(self, rows):
+        """What turns amplitudes into the covariance of the amplitudes `rows`.
+
+        The Poisson covariance of a chip's amplitudes is linear in its
+        fitted model, hence in its amplitudes: ``cov = amplitudes @ T``. T
+        depends on the design only, so it is computed once for all chips.
 
         Parameters
         ----------
-        amplitudes : numpy.ndarray
-            (n_chips, n_components) fitted amplitudes.
         rows : list of int
             Components whose covariance is wanted.
 
         Returns
         -------
         numpy.ndarray
-            (n_chips, len(rows), len(rows)).
+            (n_components, len(rows) ** 2).
         """
         pq = self.matrix[rows]
         # T[j, k, l] = sum_c P[k, c] P[l, c] A[c, j]
         tensor = np.einsum("kc,lc,cj->jkl", pq, pq, self.design, optimize=True)
-        n = len(rows)
-        cov = np.asarray(amplitudes) @ tensor.reshape(tensor.shape[0], n * n)
-        return cov.reshape(-1, n, n)
+        return tensor.reshape(tensor.shape[0], -1)
+
+    @staticmethod
+    def covariance(amplitudes, tensor):
+        """Per-chip covariance from :meth:`covariance_tensor`.
+
+        Returns
+        -------
+        numpy.ndarray
+            (n_chips, n, n).
+
+        Examples
+        --------
+        >>> A = np.vander(np.linspace(0, 1, 50), 2) + 1.0
+        >>> p = Projector.from_design(A, np.ones(50))
+        >>> amplitudes = np.array([[2.0, 3.0]])
+        >>> cov = Projector.covariance(amplitudes, p.covariance_tensor([0, 1]))
+        >>> mu = A @ amplitudes[0]  # Poisson: variance = model
+        >>> bool(np.allclose(cov[0], p.matrix @ np.diag(mu) @ p.matrix.T))
+        True
+        """
+        n = int(round(np.sqrt(tensor.shape[1])))
+        return (np.asarray(amplitudes) @ tensor).reshape(-1, n, n)
 
     def reduced_chi2(self, spectra, amplitudes):
         """Pearson chi-squared per degree of freedom, model variances.

@@ -61,6 +61,8 @@ DETECTOR_LAYERS: tuple[tuple[str, float, float, str], ...] = (
 #: Below this energy (keV) the Elam tables are unreliable, the detector sees
 #: nothing and the model has neither lines nor continuum.
 LOW_ENERGY_CUTOFF = 0.1
+#: Standard deviation of a Gaussian per unit of its FWHM.
+SIGMA_PER_FWHM = 1.0 / (2.0 * math.sqrt(2.0 * math.log(2.0)))
 
 #: Energy of Mn Ka (keV), the reference of ``energy_resolution_MnKa`` (exspy's value).
 MNKA_ENERGY = 5.8987
@@ -192,6 +194,19 @@ def fwhm_at_energy(energy: ArrayLike, energy_resolution_MnKa: float) -> np.ndarr
     return np.sqrt(square) / 1000.0
 
 
+def smallest_resolution_mnka(energy: float) -> float:
+    """Smallest FWHM at Mn Ka (eV) whose Fiori-Newbury width is real at `energy`.
+
+    The Fano limit of Si: 121.4 eV at 0 keV (see :func:`fwhm_at_energy`).
+
+    Examples
+    --------
+    >>> round(smallest_resolution_mnka(0.0), 1)
+    121.4
+    """
+    return math.sqrt(max(2.5 * (MNKA_ENERGY - energy) * 1000.0, 0.0))
+
+
 def gaussian_channel_areas(
     centre: float, fwhm: float, edges: np.ndarray, area: float = 1.0
 ) -> np.ndarray:
@@ -223,7 +238,7 @@ def gaussian_channel_areas(
     >>> round(float(a.sum()), 6), int(a.argmax())
     (2.0, 9)
     """
-    sigma = fwhm / (2.0 * math.sqrt(2.0 * math.log(2.0)))
+    sigma = fwhm * SIGMA_PER_FWHM
     cumulative = 0.5 * erf((np.asarray(edges, dtype=float) - centre) / (sigma * 2**0.5))
     return area * np.diff(cumulative)
 

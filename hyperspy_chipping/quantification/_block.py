@@ -135,7 +135,8 @@ def _quantify_block(spectra, n_pixels, solution, params):
     )
     amplitudes = projector.fit(flat)
     inten = amplitudes[:, rows] * scale
-    cov = projector.covariance(amplitudes, rows) * np.outer(scale, scale)
+    cov = projector.covariance(amplitudes, solution["covariance_tensor"])
+    cov *= np.outer(scale, scale)
     counts = flat.sum(axis=1, dtype=np.float64)
     chi2 = projector.reduced_chi2(flat, amplitudes)
     method = params["method"]

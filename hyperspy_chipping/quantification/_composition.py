@@ -35,6 +35,8 @@ the delta method. Everything is vectorised over chips: intensities are
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from exspy.material import elements as _elements_db
 from exspy.material import mass_absorption_coefficient
@@ -168,14 +170,27 @@ def absorption_factors(weight_fractions, mass_thickness, elements, energies, toa
     >>> bool(A[0, 0] > A[0, 1] > 1.0)
     True
     """
-    # mu/rho of each element at each line energy: (n_elements, n_lines), cm2/g
-    mu = np.array([mass_absorption_coefficient(el, energies) for el in elements])
-    mu = np.nan_to_num(np.atleast_2d(mu))
+    mu = _mass_absorption_table(
+        tuple(elements), tuple(np.asarray(energies, dtype=float).ravel())
+    )
     chi = np.nan_to_num(weight_fractions) @ mu / np.sin(np.radians(toa))
     x = chi * np.asarray(mass_thickness)[:, None] * 0.1  # kg/m2 -> g/cm2
     with np.errstate(invalid="ignore", divide="ignore"):
         factor = np.where(x > 1e-9, x / -np.expm1(-x), 1.0)
     return factor
+
+
+@functools.lru_cache(maxsize=16)
+def _mass_absorption_table(elements, energies) -> np.ndarray:
+    """mu/rho (cm2/g) of each element at each line energy, (n_el, n_lines).
+
+    Cached: the absorption correction iterates, chip block after chip block,
+    over the same elements and lines.
+    """
+    mu = np.array([mass_absorption_coefficient(el, energies) for el in elements])
+    mu = np.nan_to_num(np.atleast_2d(mu))
+    mu.flags.writeable = False
+    return mu
 
 
 def density(weight_fractions, elements) -> np.ndarray:
@@ -288,6 +303,7 @@ def quantify(
     correction = np.ones_like(intensities, dtype=float)
     correct = take_off_angle is not None and (thickness is not None or method != "CL")
     result = {}
+    masses = atomic_masses(elements) if method == "cross_section" else None
     for _ in range(n_iterations if correct else 1):
         corrected = intensities * correction
         ccov = covariance * correction[:, :, None] * correction[:, None, :]
@@ -302,7 +318,6 @@ def quantify(
                 # sigma in barn = 1e-28 m2; atoms per m2 -> per nm2.
                 n_atoms = corrected / (factors * 1e-28 * dose[:, None]) * 1e-18
             result["atoms_per_nm2"] = n_atoms
-            masses = atomic_masses(elements)
             mass_thickness = (
                 np.clip(n_atoms, 0, None) * 1e18 * masses / constants.N_A * 1e-3
             ).sum(axis=1)

@@ -278,7 +278,8 @@ def _solve_model(total, prep, refine=True):
     -------
     dict
         ``prep`` updated with the refined ``calibration`` and ``families``,
-        and ``projector``, ``line_weights``, ``model_definition``.
+        and ``projector``, ``covariance_tensor`` (of the quantified lines),
+        ``line_weights``, ``model_definition``.
     """
     total = np.asarray(total, dtype=float)
     if not np.isfinite(total).all() or (total.size and total.min() < 0):
@@ -318,6 +319,7 @@ def _solve_model(total, prep, refine=True):
         families=families,
         calibration=cal,
         projector=projector,
+        covariance_tensor=projector.covariance_tensor(prep["rows"]),
         line_weights=report,
         model_definition=_definition(families, cal, channels, args[0], args[2]),
     )

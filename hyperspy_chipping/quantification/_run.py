@@ -97,9 +97,8 @@ def _pixel_dose(signal, method):
             "source map: set them with set_microscope_parameters(beam_current=..., "
             "live_time=...) before chipping."
         )
-    dose = float(electron_dose(float(current), float(pixel_time)))
     if method == "zeta":
-        return dose
+        return float(electron_dose(float(current), float(pixel_time)))
     units = list(src.units)
     try:
         factors = [_UNITS_TO_M[u] for u in units]
@@ -110,7 +109,7 @@ def _pixel_dose(signal, method):
         ) from err
     sizes = [s * f for s, f in zip(src.scale, factors)]
     pixel_area = sizes[0] * (sizes[1] if len(sizes) > 1 else sizes[0])
-    return dose / pixel_area
+    return float(electron_dose(float(current), float(pixel_time), pixel_area))
 
 
 def parse_request(signal, kfactors, **options):
