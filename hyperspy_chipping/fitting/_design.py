@@ -62,6 +62,27 @@ class Calibration:
         return self.offset + self.scale * np.asarray(channels, dtype=float)
 
 
+def kev_per_unit(axis) -> float:
+    """keV per unit of an energy axis: 1e-3 for eV, 1 for keV (or no units).
+
+    Raises
+    ------
+    ValueError
+        If the units are neither keV nor eV.
+
+    Examples
+    --------
+    >>> kev_per_unit(type("Axis", (), {"units": "eV"})())
+    0.001
+    """
+    units = str(axis.units)
+    if units == "eV":
+        return 1e-3
+    if units in ("keV", "<undefined>", "None", ""):
+        return 1.0
+    raise ValueError(f"The energy axis must be in keV or eV, got units {units!r}.")
+
+
 def peak_columns(families, calibration: Calibration, channels, exspy_like=False):
     """One column per family: its expected counts per channel, unit area.
 

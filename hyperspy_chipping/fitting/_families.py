@@ -33,7 +33,7 @@ intensity in counts. Two sources:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -180,15 +180,7 @@ class Family:
     def with_weights(self, weights) -> Family:
         """A copy with new relative weights (normalised to sum to 1)."""
         weights = np.asarray(weights, dtype=float)
-        return Family(
-            self.element,
-            self.shell,
-            self.names,
-            self.energies,
-            weights / weights.sum(),
-            self.main,
-            self.fwhm,
-        )
+        return replace(self, weights=weights / weights.sum())
 
 
 def physics_families(elements, beam_energy: float, energy_range) -> list[Family]:
@@ -289,7 +281,8 @@ def exspy_families(signal) -> list[Family]:
     Returns
     -------
     list of Family
-        One family per exspy main line, with per-line widths.
+        One family per exspy main line, with per-line widths, in keV
+        whatever the units of the energy axis.
     """
     import warnings
 
@@ -309,6 +302,9 @@ def exspy_families(signal) -> list[Family]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         model = summed.create_model(auto_background=False)
+    from hyperspy_chipping.fitting._design import kev_per_unit
+
+    kev = kev_per_unit(axis)  # exspy's model is in the axis units
     families = []
     for main in model.xray_lines:
         subs = [c for c in model.family_lines if c.A.twin is main.A]
@@ -322,10 +318,10 @@ def exspy_families(signal) -> list[Family]:
                 element,
                 line[0],
                 tuple(split_xray_line(c.name)[1] for c in comps),
-                np.array([c.centre.value for c in comps]),
+                np.array([c.centre.value for c in comps]) * kev,
                 ratios / ratios.sum(),
                 np.arange(len(comps)) == 0,
-                np.array([c.fwhm for c in comps]),
+                np.array([c.fwhm for c in comps]) * kev,
             )
         )
     return families

@@ -24,6 +24,7 @@ import numpy as np
 
 from hyperspy_chipping.chipping._table import flat_chip_index
 from hyperspy_chipping.fitting._components import Bremsstrahlung, XrayLineFamily
+from hyperspy_chipping.fitting._design import kev_per_unit
 from hyperspy_chipping.fitting._families import split_xray_line
 
 
@@ -42,7 +43,7 @@ def fit_model(signal):
             "This signal has not been quantified: call quantify_chips() first."
         )
     axis = signal.axes_manager.signal_axes[0]
-    factor = 1e-3 if str(axis.units) == "eV" else 1.0
+    factor = kev_per_unit(axis)
     off0, scale0 = axis.offset * factor, axis.scale * factor
     cal = q.Calibration
     stretch = scale0 / cal.scale
@@ -64,7 +65,7 @@ def fit_model(signal):
             *split_xray_line(key),
         )
         comp.name = key
-        components.append((comp, [comp.A]))
+        components.append(comp)
     lo, hi = q.energy_range
     order = int(q.background_order)
     if q.background == "bremsstrahlung":
@@ -88,12 +89,12 @@ def fit_model(signal):
         ).reshape(amplitudes.shape[:-1] + (order + 1,))
         coef = coef / axis.scale  # HyperSpy multiplies binned models by it
     bg.name = "background"
-    for comp, _ in components:
+    for comp in components:
         model.append(comp)
     model.append(bg)
-    for i, (comp, (param,)) in enumerate(components):
-        param.map["values"][:] = amplitudes[..., i]
-        param.map["is_set"][:] = True
+    for i, comp in enumerate(components):
+        comp.A.map["values"][:] = amplitudes[..., i]
+        comp.A.map["is_set"][:] = True
     for k, param in enumerate(params):
         param.map["values"][:] = coef[..., k]
         param.map["is_set"][:] = True

@@ -33,7 +33,7 @@ import warnings
 import numpy as np
 
 from hyperspy_chipping.fitting._calibrate import calibrate, design_matrix
-from hyperspy_chipping.fitting._design import Calibration
+from hyperspy_chipping.fitting._design import Calibration, kev_per_unit
 from hyperspy_chipping.fitting._families import (
     SHELLS,
     exspy_families,
@@ -73,13 +73,7 @@ def energy_axis_kev(signal):
         If the units are neither keV nor eV (nor undefined, taken as keV).
     """
     axis = signal.axes_manager.signal_axes[0]
-    units = str(axis.units)
-    if units == "eV":
-        factor = 1e-3
-    elif units in ("keV", "<undefined>", "None", ""):
-        factor = 1.0
-    else:
-        raise ValueError(f"The energy axis must be in keV or eV, got units {units!r}.")
+    factor = kev_per_unit(axis)
     return axis.offset * factor, axis.scale * factor, axis.size
 
 
@@ -188,19 +182,6 @@ def prepare_model(signal, lines, *, model, background, background_order, energy_
     axis_lo, axis_hi = offset, offset + scale * (size - 1)
     if model == "exspy":
         families = exspy_families(signal)
-        if str(signal.axes_manager.signal_axes[0].units) == "eV":
-            families = [
-                type(f)(
-                    f.element,
-                    f.shell,
-                    f.names,
-                    f.energies * 1e-3,
-                    f.weights,
-                    f.main,
-                    f.fwhm * 1e-3,
-                )
-                for f in families
-            ]
         lo, hi = energy_range if energy_range is not None else (axis_lo, axis_hi)
     else:
         lo, hi = (
