@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 from hyperspy.component import Component
 
-from hyperspy_chipping.fitting._design import detected_continuum
+from hyperspy_chipping.fitting._design import background_basis
 from hyperspy_chipping.fitting._xray_families import SIGMA_PER_FWHM
 
 _SQRT2PI = np.sqrt(2 * np.pi)
@@ -125,6 +125,10 @@ class Bremsstrahlung(Component):
         channel width).
     units_factor : float
         keV per unit of the signal axis (1 for keV, 0.001 for eV).
+    energy_offset, energy_gain : float
+        Photon energy (keV) at an axis value ``x``:
+        ``energy_offset + energy_gain * x * units_factor`` — where the
+        continuum is evaluated, when the fit refined the axis calibration.
 
     Examples
     --------
@@ -143,6 +147,8 @@ class Bremsstrahlung(Component):
         energy_range=(0.2, 20.0),
         norm=1.0,
         units_factor=1.0,
+        energy_offset=0.0,
+        energy_gain=1.0,
     ):
         names = [f"a{k}" for k in range(int(order) + 1)]
         super().__init__(names, linear_parameter_list=names)
@@ -151,6 +157,8 @@ class Bremsstrahlung(Component):
         self.energy_range = tuple(float(e) for e in energy_range)
         self.norm = float(norm)
         self.units_factor = float(units_factor)
+        self.energy_offset = float(energy_offset)
+        self.energy_gain = float(energy_gain)
         self.isbackground = True
         for key, value in (
             ("beam_energy", self.beam_energy),
@@ -158,17 +166,22 @@ class Bremsstrahlung(Component):
             ("energy_range", list(self.energy_range)),
             ("norm", self.norm),
             ("units_factor", self.units_factor),
+            ("energy_offset", self.energy_offset),
+            ("energy_gain", self.energy_gain),
         ):
             self._whitelist[key] = ("init", value)
 
     def _basis(self, x):
-        e = np.asarray(x, dtype=float) * self.units_factor
-        lo, hi = self.energy_range
-        u = (2 * e - (lo + hi)) / (hi - lo)
-        k = detected_continuum(e, self.beam_energy)
-        return (
-            np.polynomial.chebyshev.chebvander(u, self.order)
-            * (k / self.norm)[..., None]
+        u = np.asarray(x, dtype=float) * self.units_factor
+        energy = self.energy_offset + self.energy_gain * u
+        return background_basis(
+            "bremsstrahlung",
+            u,
+            self.energy_range,
+            energy,
+            self.beam_energy,
+            self.order,
+            self.norm,
         )
 
     def function(self, x):

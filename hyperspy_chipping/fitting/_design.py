@@ -318,10 +318,47 @@ def background_columns(kind, calibration, channels, beam_energy, order):
     (1900, 7)
     """
     e = calibration.centres(channels)
-    lo, hi = e.min(), e.max()
-    x = (2 * e - (lo + hi)) / max(hi - lo, 1e-12)
-    poly = np.polynomial.chebyshev.chebvander(x, order)
+    return background_basis(kind, e, (e.min(), e.max()), e, beam_energy, order)
+
+
+def background_basis(kind, x, domain, energy, beam_energy, order, norm=None):
+    """Chebyshev polynomials of `x` over `domain`, times the continuum.
+
+    The one formula of the background, for the design matrix and for the
+    :class:`~hyperspy_chipping.fitting.Bremsstrahlung` component.
+
+    Parameters
+    ----------
+    kind : {"bremsstrahlung", "polynomial"}
+        Background shape.
+    x : numpy.ndarray
+        Coordinate of the polynomials.
+    domain : tuple of float
+        Values of `x` mapped onto [-1, 1].
+    energy : numpy.ndarray
+        Photon energies (keV) at `x`, where the continuum is evaluated.
+    beam_energy : float
+        keV.
+    order : int
+        Polynomial degree.
+    norm : float, optional
+        Divides the continuum; default its maximum over `energy`.
+
+    Returns
+    -------
+    numpy.ndarray
+        (..., order + 1).
+
+    Examples
+    --------
+    >>> e = np.linspace(1.0, 10.0, 4)
+    >>> background_basis("polynomial", e, (1.0, 10.0), e, 300.0, 1)[:, 1]
+    array([-1.        , -0.33333333,  0.33333333,  1.        ])
+    """
+    lo, hi = domain
+    u = (2 * np.asarray(x, dtype=float) - (lo + hi)) / max(hi - lo, 1e-12)
+    poly = np.polynomial.chebyshev.chebvander(u, order)
     if kind == "polynomial":
         return poly
-    shape = detected_continuum(e, beam_energy)
-    return poly * (shape / shape.max())[:, None]
+    shape = detected_continuum(energy, beam_energy)
+    return poly * (shape / (shape.max() if norm is None else norm))[..., None]

@@ -67,21 +67,31 @@ def fit_model(signal):
         comp.name = key
         components.append(comp)
     lo, hi = q.energy_range
+    # The background polynomials span the fit channels (as in the design).
+    fit = axis.axis[(axis.axis * factor >= lo) & (axis.axis * factor <= hi)]
+    domain = (fit[0] * factor, fit[-1] * factor)
     order = int(q.background_order)
     if q.background == "bremsstrahlung":
         bg = Bremsstrahlung(
-            q.beam_energy, order, (lo, hi), q.background_norm * axis.scale, factor
+            q.beam_energy,
+            order,
+            domain,
+            q.background_norm * axis.scale,
+            factor,
+            # The continuum at the refined energy of each channel.
+            energy_offset=cal.offset - off0 / stretch,
+            energy_gain=1.0 / stretch,
         )
         params = bg.parameters_sorted()
         coef = amplitudes[..., len(components) :]
     else:
         bg = Polynomial(order=order)
         params = [getattr(bg, f"a{k}") for k in range(order + 1)]
-        # Chebyshev coefficients on [lo, hi] keV -> powers of the axis value.
+        # Chebyshev coefficients over the fit channels -> powers of the axis value.
         cheb = amplitudes[..., len(components) :].reshape(-1, order + 1)
         coef = np.array(
             [
-                np.polynomial.Chebyshev(c, domain=[lo / factor, hi / factor])
+                np.polynomial.Chebyshev(c, domain=[fit[0], fit[-1]])
                 .convert(kind=np.polynomial.Polynomial)
                 .coef
                 for c in cheb

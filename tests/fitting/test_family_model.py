@@ -283,3 +283,34 @@ def test_line_not_excited_at_beam_energy():
     chips = s.chip(15)
     with pytest.raises(ValueError, match=r"Sr_Ka is not in .* not excited at 10.0 kV"):
         chips.quantify_chips(s.metadata.Simulation.kfactors.as_dictionary())
+
+
+@pytest.mark.parametrize("background", ["bremsstrahlung", "polynomial"])
+def test_fit_model_background_is_the_fitted_one(background):
+    # Metadata offset 20 eV off the truth: the fit refines it, and the model
+    # view must draw the background the chips were fitted with, channel for
+    # channel (design columns times the stored amplitudes).
+    from hyperspy_chipping.fitting._design import Calibration, background_columns
+
+    s = sto_lfo_cross_section((30, 30), seed=2)
+    s.axes_manager.signal_axes[0].offset += 0.02
+    s.set_signal_type("EDS_TEM_chipped")
+    chips = s.chip(15)
+    chips.quantify_chips(
+        s.metadata.Simulation.kfactors.as_dictionary(), background=background
+    )
+    q = chips.metadata.Chipping.Quantification
+    m = chips.get_fit_model()
+    axis = chips.axes_manager.signal_axes[0]
+    lo, hi = q.energy_range
+    channels = np.flatnonzero((axis.axis >= lo) & (axis.axis <= hi))
+    cal = Calibration(
+        q.Calibration.offset, q.Calibration.scale, q.Calibration.energy_resolution_MnKa
+    )
+    columns = background_columns(
+        background, cal, channels, q.beam_energy, int(q.background_order)
+    )
+    fitted = columns @ q.amplitudes[0, len(q.families) :]
+    m.axes_manager.indices = (0, 0)
+    view = m["background"].function(axis.axis[channels]) * axis.scale
+    np.testing.assert_allclose(view, fitted, rtol=1e-9, atol=1e-9 * fitted.max())
