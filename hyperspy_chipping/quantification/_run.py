@@ -202,6 +202,8 @@ def compute_results(signal, request, prep, params, data=None):
     `data` replaces ``signal.data`` (e.g. the computed chips of a lazy signal).
     """
     channels = prep["channels"]
+    # The fit channels are one contiguous range: slice, do not copy.
+    fit = slice(int(channels[0]), int(channels[-1]) + 1)
     data = signal.data if data is None else data
     nav_shape = data.shape[:-1]
     n_pixels = chip_table(signal)["n_pixels"].reshape(nav_shape).astype(float)
@@ -209,7 +211,6 @@ def compute_results(signal, request, prep, params, data=None):
     if weight_sum is not None:  # Gaussian windows: dose-equivalent pixels
         n_pixels = np.full(nav_shape, float(weight_sum))
     if isinstance(data, da.Array):
-        fit = slice(int(channels[0]), int(channels[-1]) + 1)  # contiguous
         spectra = data[..., fit]
         if spectra.numblocks[-1] > 1:
             spectra = spectra.rechunk({-1: -1})
@@ -237,8 +238,6 @@ def compute_results(signal, request, prep, params, data=None):
         results["solution"] = solution
         return results
     flat = np.asarray(data).reshape(-1, data.shape[-1])
-    # The fit channels are one contiguous range: slice, do not copy.
-    fit = slice(int(channels[0]), int(channels[-1]) + 1)
     npix = n_pixels.reshape(-1)
     # numpy releases the GIL: blocks run on every core (a few hundred chips
     # at least per block, so that the per-block overhead stays small).
