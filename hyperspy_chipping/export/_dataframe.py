@@ -22,7 +22,7 @@ import dask.array as da
 import numpy as np
 import pandas as pd
 
-from hyperspy_chipping.chipping._table import chip_table
+from hyperspy_chipping.chipping._table import chip_table, flat_chip_index
 
 SPECTRUM_FORMATS = ("array", "wide")
 
@@ -112,8 +112,6 @@ def quantification_columns(signal, data=None) -> dict[str, np.ndarray]:
     q = ensure_results(signal, data)
     if q is None:
         return {}
-    from hyperspy_chipping.chipping._table import flat_chip_index
-
     index = flat_chip_index(signal)
     cols = {}
     for prefix, key in (("at", "atomic_percent"), ("wt", "weight_percent")):
@@ -157,15 +155,13 @@ def chips_to_dataframe(
         import hyperspy.api as hs
         from dask.diagnostics import ProgressBar
 
-        from hyperspy_chipping.quantification._run import check_source_file
-
-        check_source_file(signal)
         if show_progressbar is None:
             show_progressbar = hs.preferences.General.show_progressbar
         with ProgressBar() if show_progressbar else contextlib.nullcontext():
             data = data.compute()
     flat = np.asarray(data).reshape(-1, n_channels)
-    columns = {"chip_id": np.arange(flat.shape[0])}
+    # The chip's index in the complete chip set: its identity after slicing.
+    columns = {"chip_id": flat_chip_index(signal)}
     columns.update(table)
     columns["counts"] = flat.sum(axis=1)
     columns.update(quantification_columns(signal, np.asarray(data)))

@@ -28,6 +28,7 @@ then holds the request, and :meth:`to_dataframe` computes the results.
 from __future__ import annotations
 
 import os
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import dask
@@ -188,6 +189,9 @@ def parse_request(signal, kfactors, **options):
         "kfactors": lines_k,
         "energy_range": list(prep["energy_range"]),
         "refine": bool(options["refine"]),
+        # What the results were computed on: checked whenever they are read.
+        "energy_axis": [float(offset), float(scale), int(size)],
+        "fit_channels": [int(prep["channels"][0]), int(prep["channels"][-1]) + 1],
     }
     if options["thickness"] is not None:
         request["thickness"] = options["thickness"]
@@ -347,16 +351,73 @@ def quantify_chipped(signal, kfactors, **options):
     return results
 
 
-def ensure_results(signal, data=None):
+def stale_reason(signal, q, data=None) -> str | None:
+    """Why the stored quantification `q` no longer describes `signal`, if so.
+
+    The energy axis must be the one quantified and, where results are
+    stored, every chip must still hold the counts it was fitted with (data
+    written in place after ``quantify_chips`` fail this).
+
+    Returns
+    -------
+    str or None
+        The reason, or None if `q` is current.
+    """
+    if "energy_axis" in q:
+        now = energy_axis_kev(signal)
+        then = list(q.energy_axis)
+        if int(now[2]) != int(then[2]) or not np.allclose(
+            now[:2], then[:2], rtol=1e-9, atol=1e-12
+        ):
+            return (
+                "the energy axis has changed since quantify_chips() (offset, "
+                f"scale, size {then[0]:g} keV, {then[1]:g} keV, {then[2]} -> "
+                f"{now[0]:g} keV, {now[1]:g} keV, {now[2]})"
+            )
+    if "counts" in q and "atomic_percent" in q:
+        data = signal.data if data is None else data
+        if isinstance(data, da.Array):
+            return None  # lazy: recomputed from the data whenever it is read
+        # Stored counts are those of the fit channels.
+        start, stop = q.get_item("fit_channels", [0, data.shape[-1]])
+        flat = np.asarray(data).reshape(-1, data.shape[-1])
+        counts = flat[:, start:stop].sum(axis=1, dtype=float)
+        stored = np.asarray(q.counts)[flat_chip_index(signal)]
+        changed = ~np.isclose(counts, stored, rtol=1e-6, equal_nan=True)
+        if changed.any():
+            return (
+                f"the counts of {int(changed.sum())} of {changed.size} chips have "
+                "changed since quantify_chips() (was the data written in place?)"
+            )
+    return None
+
+
+def ensure_results(signal, data=None, *, stale="warn"):
     """Stored results of a quantified signal, computing them if needed.
 
     A lazy signal (or one computed after a lazy quantification) holds only
     the request: run it again on the chip spectra — `data` if given (already
     computed), else computed here, so that the source is read once — and
     store the results.
+
+    Results that no longer describe the signal (:func:`stale_reason`) are
+    not used: with ``stale="warn"`` one warning says why and None is
+    returned; with ``stale="raise"`` a ValueError is raised.
     """
     q = signal.metadata.get_item("Chipping.Quantification")
-    if q is None or "atomic_percent" in q:
+    if q is None:
+        return q
+    reason = stale_reason(signal, q, data)
+    if reason is not None:
+        message = (
+            f"metadata.Chipping.Quantification is stale: {reason}. Its results "
+            "are not used; call quantify_chips() again."
+        )
+        if stale == "raise":
+            raise ValueError(message)
+        warnings.warn(message, UserWarning, stacklevel=4)
+        return None
+    if "atomic_percent" in q:
         return q
     request = q.as_dictionary()
     options = dict(
@@ -373,27 +434,10 @@ def ensure_results(signal, data=None):
     )
     request, prep, params = parse_request(signal, request["kfactors"], **options)
     if data is None and signal._lazy:
-        check_source_file(signal)
         data = signal.data.compute()
     results = compute_results(signal, request, prep, params, data=data)
     store_results(signal, request, results)
     return signal.metadata.Chipping.Quantification
-
-
-def check_source_file(signal):
-    """Raise before computing a lazy signal whose source file is gone.
-
-    (A chunked store such as zarr returns fill values for missing chunks:
-    computing would silently give zeros.)
-    """
-    from pathlib import Path
-
-    path = signal.metadata.get_item("Chipping.Source.file", "")
-    if signal._lazy and path and not Path(path).exists():
-        raise FileNotFoundError(
-            f"The data of this lazy signal are read from {path!r}, which no "
-            "longer exists; nothing was computed. Load the file again."
-        )
 
 
 def composition_maps(signal, results, composition="atomic"):

@@ -20,12 +20,14 @@ from __future__ import annotations
 
 from exspy.signals import EDSTEMSpectrum, LazyEDSTEMSpectrum
 
+from hyperspy_chipping.chipping._source import guard_lazy_data
 from hyperspy_chipping.signals._compat import TEMDispatchMixin
+from hyperspy_chipping.signals._operations import ChipOperationsMixin
 
 _SIGNAL_TYPE = "EDS_TEM_chipped"
 
 
-class ChippedEDSSpectrum(TEMDispatchMixin, EDSTEMSpectrum):
+class ChippedEDSSpectrum(ChipOperationsMixin, TEMDispatchMixin, EDSTEMSpectrum):
     """EDS spectrum image (TEM) that can be cut into chips and quantified.
 
     Every method of :class:`exspy.signals.EDSTEMSpectrum` works as usual.
@@ -495,4 +497,15 @@ class ChippedEDSSpectrum(TEMDispatchMixin, EDSTEMSpectrum):
 
 
 class LazyChippedEDSSpectrum(ChippedEDSSpectrum, LazyEDSTEMSpectrum):
-    """Lazy (dask) version of :class:`ChippedEDSSpectrum`."""
+    """Lazy (dask) version of :class:`ChippedEDSSpectrum`.
+
+    Data read from a chunked file (``.zspy``) are read through
+    :class:`~hyperspy_chipping.chipping.GuardedZarrArray`: a file or chunk
+    that has gone missing raises instead of being read as zeros.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        data, guards = guard_lazy_data(self.data)
+        if guards:
+            self.data = data
