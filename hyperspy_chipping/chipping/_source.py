@@ -63,28 +63,46 @@ class GuardedZarrArray:
     """
 
     def __init__(self, array):
-        self.array = array
+        self._array = array
         self.path = _store_path(array)
+        self.shape, self.dtype = array.shape, array.dtype
+        self.ndim, self.chunks = array.ndim, array.chunks
 
     @property
-    def shape(self):
-        return self.array.shape
+    def array(self):
+        """The zarr array (opened on first use after unpickling)."""
+        if self._array is None:
+            self._check_path()
+            import zarr
 
-    @property
-    def dtype(self):
-        return self.array.dtype
+            self._array = zarr.open_array(
+                store=self._store, path=self._array_path, mode="r"
+            )
+        return self._array
 
-    @property
-    def ndim(self):
-        return self.array.ndim
+    def __getstate__(self):
+        # zarr opens an unpickled array at once, which fails before any
+        # read can say why if the file is gone: open it on first use.
+        state = dict(self.__dict__)
+        array = state.pop("_array")
+        if array is not None:
+            state["_store"], state["_array_path"] = array.store, array.path
+        return state
 
-    @property
-    def chunks(self):
-        return self.array.chunks
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._array = None
+
+    def _check_path(self):
+        if self.path and not os.path.exists(self.path):
+            raise FileNotFoundError(
+                f"The data of this lazy signal are read from {self.path!r}, which "
+                "no longer exists; nothing was computed. Load the file again."
+            )
 
     def _chunk_coords(self, key):
         ranges = []
-        for sl, n, c in zip(key, self.array.shape, self.array.chunks):
+        for sl, n, c in zip(key, self.shape, self.chunks):
             start, stop, _ = sl.indices(n) if isinstance(sl, slice) else (sl, sl + 1, 1)
             ranges.append(range(start // c, max(start // c + 1, -(-stop // c))))
         return itertools.product(*ranges)
@@ -102,13 +120,9 @@ class GuardedZarrArray:
         FileNotFoundError
             If the store or one of the chunks is missing.
         """
-        if self.path and not os.path.exists(self.path):
-            raise FileNotFoundError(
-                f"The data of this lazy signal are read from {self.path!r}, which "
-                "no longer exists; nothing was computed. Load the file again."
-            )
+        self._check_path()
         if key is None:
-            key = tuple(slice(None) for _ in self.array.shape)
+            key = tuple(slice(None) for _ in self.shape)
         store = self.array.chunk_store or self.array.store
         missing = [
             c for c in self._chunk_coords(key) if self.array._chunk_key(c) not in store
@@ -152,7 +166,7 @@ def guard_lazy_data(data):
     data : dask.array.Array or numpy.ndarray
         The same values, computed through :class:`GuardedZarrArray` reads.
     guards : list of GuardedZarrArray
-        The zarr arrays found (empty if none).
+        The zarr arrays read, guarded before or now (empty if none).
 
     Examples
     --------
@@ -166,19 +180,21 @@ def guard_lazy_data(data):
     from dask.highlevelgraph import HighLevelGraph, MaterializedLayer
 
     layers = dict(data.dask.layers)
-    guards = []
+    guards, changed = [], False
     for name, layer in layers.items():
         # from_array keeps the array as the one value of its own layer.
         if len(layer) > 4:
             continue
         items = dict(layer.items())
+        guards.extend(v for v in items.values() if isinstance(v, GuardedZarrArray))
         found = {k: GuardedZarrArray(v) for k, v in items.items() if _is_zarr_array(v)}
         if found:
             guards.extend(found.values())
             items.update(found)
             layers[name] = MaterializedLayer(items)
-    if not guards:
-        return data, []
+            changed = True
+    if not changed:
+        return data, guards
     graph = HighLevelGraph(layers, dict(data.dask.dependencies))
     return da.Array(graph, data.name, data.chunks, meta=data._meta), guards
 

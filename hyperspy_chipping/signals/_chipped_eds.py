@@ -506,6 +506,6 @@ class LazyChippedEDSSpectrum(ChippedEDSSpectrum, LazyEDSTEMSpectrum):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        data, guards = guard_lazy_data(self.data)
-        if guards:
+        data, _ = guard_lazy_data(self.data)
+        if data is not self.data:
             self.data = data
