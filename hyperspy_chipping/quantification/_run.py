@@ -58,6 +58,7 @@ from hyperspy_chipping.quantification._fit import (
     prepare_model,
     solve_model,
 )
+from hyperspy_chipping.quantification._validate import beam_energy, check_options
 
 _UNITS_TO_M = {"m": 1.0, "µm": 1e-6, "um": 1e-6, "nm": 1e-9, "Å": 1e-10, "A": 1e-10}
 #: Chips per task on the eager path (quantify_block then works through them
@@ -116,6 +117,8 @@ def _pixel_dose(signal, method):
 def parse_request(signal, kfactors, **options):
     """Validate a quantify_chips request; return the normalised request."""
     method = _choice("method", options["method"], METHODS)
+    require_chipping(signal)
+    options = check_options(signal, options)
     intensity = options["intensity"]
     if intensity is not None:
         _choice("intensity", intensity, INTENSITIES)
@@ -129,14 +132,13 @@ def parse_request(signal, kfactors, **options):
     if order is None:
         order = 6 if background == "polynomial" else 5
     md = signal.metadata
-    require_chipping(signal)
     elements = list(md.get_item("Sample.elements", []))
     if not elements:
         raise ValueError(
             "No elements to fit: set them with s.add_elements([...]) (they are "
             "in metadata.Sample.elements)."
         )
-    beam_energy = float(md.get_item("Acquisition_instrument.TEM.beam_energy", 300.0))
+    beam_kv = beam_energy(signal)
     offset, scale, size = energy_axis_kev(signal)
     energy_range = options["energy_range"]
     low, high = (DEFAULT_LOW_ENERGY, offset + scale * (size - 1))
@@ -144,7 +146,7 @@ def parse_request(signal, kfactors, **options):
         low, high = energy_range
 
     def default(element):
-        return default_line(element, beam_energy, (low, high))
+        return default_line(element, beam_kv, (low, high))
 
     lines_k, convention = parse_kfactors(
         kfactors,
@@ -178,6 +180,15 @@ def parse_request(signal, kfactors, **options):
         background_order=order,
         energy_range=energy_range,
     )
+    n_terms = len(prep["families"]) + int(order) + 1
+    if len(prep["channels"]) <= n_terms:
+        lo, hi = prep["energy_range"]
+        raise ValueError(
+            f"The fit range {lo:.3f}-{hi:.3f} keV holds {len(prep['channels'])} "
+            f"channels, not more than the {n_terms} terms of the model "
+            f"({len(prep['families'])} line families and a background of order "
+            f"{order}): widen `energy_range` or lower `background_order`."
+        )
     request = {
         "method": method,
         "intensity": convention,
