@@ -82,6 +82,8 @@ def calibration_subset(nav_shape: tuple[int, ...]) -> tuple[slice, ...]:
     >>> calibration_subset((492, 492))
     (slice(None, None, 6), slice(None, None, 6))
     """
+    if not nav_shape:  # a single chip (integer-indexed)
+        return ()
     n = int(np.prod(nav_shape))
     stride = max(1, int(np.ceil((n / CALIBRATION_CHIPS) ** (1 / len(nav_shape)))))
     return tuple(slice(None, None, stride) for _ in nav_shape)

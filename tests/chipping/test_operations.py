@@ -188,3 +188,17 @@ def test_copy_and_roundtrip_keep_fixed_index(make_map, tmp_path):
     back = hs.load(tmp_path / "one.hspy")
     assert back.to_dataframe().chip_id.tolist() == [1]
     assert one.deepcopy().to_dataframe().chip_id.tolist() == [1]
+
+
+def test_a_single_chip_can_be_quantified(quantified):
+    s, chips = quantified
+    full = chips.to_dataframe().set_index("chip_id")
+    one = chips.inav[2, 3]
+    maps = one.quantify_chips(s.metadata.Simulation.kfactors.as_dictionary())
+    assert maps[0].data.size == 1
+    row = one.to_dataframe().iloc[0]
+    assert row.chip_id == 17
+    # Calibrated on its own spectrum, the chip agrees with the map's fit
+    # within its uncertainty.
+    for el in ("La", "O", "Sr"):
+        assert abs(row[f"at_{el}"] - full.loc[17, f"at_{el}"]) < 3 * row[f"at_{el}_std"]
