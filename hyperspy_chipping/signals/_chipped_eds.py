@@ -22,12 +22,15 @@ from exspy.signals import EDSTEMSpectrum, LazyEDSTEMSpectrum
 
 from hyperspy_chipping.chipping._source import guard_lazy_data
 from hyperspy_chipping.signals._compat import TEMDispatchMixin
+from hyperspy_chipping.signals._images import ChipImageMixin
 from hyperspy_chipping.signals._operations import ChipOperationsMixin
 
 _SIGNAL_TYPE = "EDS_TEM_chipped"
 
 
-class ChippedEDSSpectrum(ChipOperationsMixin, TEMDispatchMixin, EDSTEMSpectrum):
+class ChippedEDSSpectrum(
+    ChipOperationsMixin, ChipImageMixin, TEMDispatchMixin, EDSTEMSpectrum
+):
     """EDS spectrum image (TEM) that can be cut into chips and quantified.
 
     Every method of :class:`exspy.signals.EDSTEMSpectrum` works as usual.
@@ -151,7 +154,12 @@ class ChippedEDSSpectrum(ChipOperationsMixin, TEMDispatchMixin, EDSTEMSpectrum):
         )
 
     def to_dataframe(
-        self, *, spectra=False, spectrum_format="array", show_progressbar=None
+        self,
+        *,
+        spectra=False,
+        spectrum_format="array",
+        images=None,
+        show_progressbar=None,
     ):
         """Export the chips as a table, one row per chip.
 
@@ -162,6 +170,13 @@ class ChippedEDSSpectrum(ChipOperationsMixin, TEMDispatchMixin, EDSTEMSpectrum):
         spectrum_format : {"array", "wide"}, default "array"
             With `spectra`: one ``spectrum`` column holding a 1-D array per
             chip, or one column per channel, ``ch_0000``, ``ch_0001``, ...
+        images : dict, optional
+            ``{name: image}``: add a column ``image_<name>`` holding the tile
+            of each image under each chip (see :meth:`chip_image`), e.g.
+            ``images={"HAADF": haadf}``. Each cell is a 1-D array of the
+            tile's rows (``numpy.stack(cell)`` gives the 2-D tile), the form
+            in which Parquet stores it; ``df.attrs["images"]`` gives the tile
+            shapes.
         show_progressbar : bool, optional
             Show a progress bar while a lazy signal is computed; default
             ``hs.preferences.General.show_progressbar``.
@@ -180,10 +195,11 @@ class ChippedEDSSpectrum(ChipOperationsMixin, TEMDispatchMixin, EDSTEMSpectrum):
         Raises
         ------
         TypeError
-            If `spectra` is not a bool.
+            If `spectra` is not a bool or `images` not a dict.
         ValueError
-            If the signal has not been chipped or `spectrum_format` is
-            unknown.
+            If the signal has not been chipped, `spectrum_format` is
+            unknown, or an image does not fit the map (see
+            :meth:`chip_image`).
 
         Notes
         -----
@@ -215,6 +231,7 @@ class ChippedEDSSpectrum(ChipOperationsMixin, TEMDispatchMixin, EDSTEMSpectrum):
             self,
             spectra=spectra,
             spectrum_format=spectrum_format,
+            images=images,
             show_progressbar=show_progressbar,
         )
 
