@@ -24,12 +24,17 @@ from hyperspy_chipping.chipping._source import guard_lazy_data
 from hyperspy_chipping.signals._compat import TEMDispatchMixin
 from hyperspy_chipping.signals._images import ChipImageMixin
 from hyperspy_chipping.signals._operations import ChipOperationsMixin
+from hyperspy_chipping.signals._precision import ChipPrecisionMixin
 
 _SIGNAL_TYPE = "EDS_TEM_chipped"
 
 
 class ChippedEDSSpectrum(
-    ChipOperationsMixin, ChipImageMixin, TEMDispatchMixin, EDSTEMSpectrum
+    ChipOperationsMixin,
+    ChipImageMixin,
+    ChipPrecisionMixin,
+    TEMDispatchMixin,
+    EDSTEMSpectrum,
 ):
     """EDS spectrum image (TEM) that can be cut into chips and quantified.
 
