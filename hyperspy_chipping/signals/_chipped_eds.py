@@ -24,6 +24,7 @@ from hyperspy_chipping.chipping._source import guard_lazy_data
 from hyperspy_chipping.signals._compat import TEMDispatchMixin
 from hyperspy_chipping.signals._images import ChipImageMixin
 from hyperspy_chipping.signals._operations import ChipOperationsMixin
+from hyperspy_chipping.signals._plots import ChipPlotMixin
 from hyperspy_chipping.signals._precision import ChipPrecisionMixin
 
 _SIGNAL_TYPE = "EDS_TEM_chipped"
@@ -32,6 +33,7 @@ _SIGNAL_TYPE = "EDS_TEM_chipped"
 class ChippedEDSSpectrum(
     ChipOperationsMixin,
     ChipImageMixin,
+    ChipPlotMixin,
     ChipPrecisionMixin,
     TEMDispatchMixin,
     EDSTEMSpectrum,
@@ -432,9 +434,11 @@ class ChippedEDSSpectrum(
 
         Parameters
         ----------
-        values : numpy.ndarray or hyperspy.signal.BaseSignal
+        values : numpy.ndarray or hyperspy.signal.BaseSignal or pandas.Series
             One value per chip, in the chips' navigation shape (data order),
-            e.g. a composition map returned by quantification.
+            e.g. a composition map returned by quantification; or a column
+            of :meth:`to_dataframe` (one value per row, in the table's
+            order), e.g. ``df["at_La"]``.
 
         Returns
         -------
@@ -475,22 +479,31 @@ class ChippedEDSSpectrum(
 
         return source_map(self, values)
 
-    def plot_chips(self, image=None, *, ids=True, ax=None, color="w"):
+    def plot_chips(
+        self, image=None, *, ids=True, ax=None, color="w", cmap="gray", title=None
+    ):
         """Draw the chip outlines and ids over an image of the source map.
 
         Parameters
         ----------
         image : numpy.ndarray or hyperspy.signal.BaseSignal, optional
             Image of the source navigation shape, e.g. the summed intensity
-            ``s.sum(-1).T`` of the source map or a HAADF image. Default: the
-            chip counts painted back with :meth:`get_source_map`.
+            ``s.sum(-1).T`` of the source map or a HAADF image; or one value
+            per chip in the chips' navigation shape (e.g. a composition map
+            returned by :meth:`quantify_chips`), painted on the source
+            pixels. Default: the chip counts.
         ids : bool, default True
             Write each chip's id (``chip_id`` of :meth:`to_dataframe`, or the
-            label) at its centre.
+            label) at its centre. With more than 400 chips (per-pixel
+            windows) only an evenly spread subset is outlined, without ids.
         ax : matplotlib.axes.Axes, optional
             Axes to draw in; a new figure by default.
         color : str, default "w"
             Colour of outlines and ids.
+        cmap : str, default "gray"
+            Colour map of the image (it gets a colour bar).
+        title : str, optional
+            Title; default the image signal's title.
 
         Returns
         -------
@@ -500,8 +513,9 @@ class ChippedEDSSpectrum(
         Raises
         ------
         ValueError
-            If `image` does not have the source navigation shape, the source
-            was a line scan, or the signal has not been chipped.
+            If `image` has neither the source nor the chips' navigation
+            shape, the source was a line scan, or the signal has not been
+            chipped.
 
         Examples
         --------
@@ -515,7 +529,9 @@ class ChippedEDSSpectrum(
         """
         from hyperspy_chipping.chipping._display import plot_chip_outlines
 
-        return plot_chip_outlines(self, image, ids=ids, ax=ax, color=color)
+        return plot_chip_outlines(
+            self, image, ids=ids, ax=ax, color=color, cmap=cmap, title=title
+        )
 
 
 class LazyChippedEDSSpectrum(ChippedEDSSpectrum, LazyEDSTEMSpectrum):
