@@ -279,3 +279,17 @@ def test_cli_warnings_hide_deprecations_unless_verbose(deprecations, capsys):
             *expected,
         ]
     assert err == expected
+
+
+def test_write_all_keeps_a_file_that_appeared():
+    Path("b.txt").write_text("someone else's")
+    writers = [(Path(name), lambda p: p.write_text("new")) for name in ("a", "b.txt")]
+    with pytest.raises(
+        FileExistsError,
+        match=r"'b\.txt' appeared while computing; "
+        "pass --overwrite",
+    ):
+        write_all(writers, overwrite=False)
+    assert files() == ["b.txt"] and Path("b.txt").read_text() == "someone else's"
+    write_all(writers, overwrite=True)
+    assert files() == ["a", "b.txt"] and Path("b.txt").read_text() == "new"

@@ -440,22 +440,20 @@ def run(args: argparse.Namespace) -> dict:
             image = summed_counts(s)
     ax = chips.plot_chips(image, ids=len(df) <= 400)
     ax.set_title(f"{len(df)} chips of {s.metadata.General.title or 'the map'}")
+
+    def write_table(path):
+        if csv:
+            df.to_csv(path, index=False)
+        else:
+            df.to_parquet(path)
+
+    def write_png(path):
+        ax.figure.savefig(path, format="png", dpi=150, bbox_inches="tight")
+
     try:
         write_all(
-            [
-                (
-                    outputs.table,
-                    (lambda p: df.to_csv(p, index=False))
-                    if csv
-                    else (lambda p: df.to_parquet(p)),
-                ),
-                (
-                    outputs.png,
-                    lambda p: ax.figure.savefig(
-                        p, format="png", dpi=150, bbox_inches="tight"
-                    ),
-                ),
-            ]
+            [(outputs.table, write_table), (outputs.png, write_png)],
+            overwrite=args.overwrite,
         )
     finally:
         plt.close(ax.figure)

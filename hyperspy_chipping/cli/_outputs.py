@@ -142,7 +142,9 @@ def _check_folder(path: Path, option: str) -> None:
     probe.unlink()
 
 
-def write_all(writers: list[tuple[Path, Callable[[Path], object]]]) -> None:
+def write_all(
+    writers: list[tuple[Path, Callable[[Path], object]]], *, overwrite: bool = True
+) -> None:
     """Write files whole or not at all.
 
     Each writer writes to a temporary file in the folder of its target; the
@@ -154,6 +156,14 @@ def write_all(writers: list[tuple[Path, Callable[[Path], object]]]) -> None:
     writers : list of (pathlib.Path, callable)
         Target paths and functions that write a file at the path they are
         given.
+    overwrite : bool
+        Whether existing targets may be replaced.
+
+    Raises
+    ------
+    FileExistsError
+        If a target exists and `overwrite` is False (a file that appeared
+        after :func:`check_outputs`); nothing is written then.
 
     Examples
     --------
@@ -168,6 +178,12 @@ def write_all(writers: list[tuple[Path, Callable[[Path], object]]]) -> None:
             tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.part"
             temporary.append(tmp)
             write(tmp)
+        existing = [str(path) for path, _ in writers if path.exists()]
+        if existing and not overwrite:
+            raise FileExistsError(
+                f"{existing[0]!r} appeared while computing; pass --overwrite to "
+                "replace it, or choose another name. Nothing was written."
+            )
         for (path, _), tmp in zip(writers, temporary):
             os.replace(tmp, path)
     finally:
