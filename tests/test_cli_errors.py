@@ -154,6 +154,14 @@ def saved_map(make_map):
         (["--kfactors", "La_La=nan"], r"argument --kfactors: .*got 'La_La=nan'"),
         (["--kfactors", "La_La=inf"], r"argument --kfactors: .*got 'La_La=inf'"),
         (["--kfactors", "Lala=2"], r"argument --kfactors: .*got 'Lala=2'"),
+        (
+            ["--kfactors", "La_La=2", "Fe_Ka=1", "La_La=3"],
+            r"argument --kfactors: La_La is given twice\.",
+        ),
+        (
+            ["--elements", "Xx", "Fe", "Yy"],
+            r"argument --elements: Xx Yy are not chemical element symbols",
+        ),
         (["--kfactors", "=2"], r"argument --kfactors: .*got '=2'"),
         (["--kfactors", "La_La="], r"argument --kfactors: .*got 'La_La='"),
         (["nope.hspy"], r"argument FILE: 'nope\.hspy' does not exist"),

@@ -278,7 +278,7 @@ def parse_kfactors(items: list[str]) -> dict[str, float]:
     ------
     UsageError
         For an item that is not ``LINE=K`` with an X-ray line such as
-        ``La_La`` or ``La_L`` and a positive number K.
+        ``La_La`` or ``La_L`` and a positive number K, or a line given twice.
 
     Examples
     --------
@@ -302,6 +302,8 @@ def parse_kfactors(items: list[str]) -> dict[str, float]:
                 "argument --kfactors: takes LINE=K items with an X-ray line and "
                 f"a positive number, such as La_La=2.5, got {item!r}."
             )
+        if line in out:
+            raise UsageError(f"argument --kfactors: {line} is given twice.")
         out[line] = k
     return out
 
@@ -347,9 +349,12 @@ def check_arguments(args: argparse.Namespace) -> Outputs:
 
         unknown = [el for el in args.elements if el not in elements_db]
         if unknown:
+            what = "is not a chemical element symbol"
+            if len(unknown) > 1:
+                what = "are not chemical element symbols"
             raise UsageError(
-                f"argument --elements: {' '.join(unknown)} is not a chemical "
-                "element symbol (write them as Sr Ti O La Fe)."
+                f"argument --elements: {' '.join(unknown)} {what} (write them "
+                "as Sr Ti O La Fe)."
             )
     return check_outputs(
         args.output, args.png, overwrite=args.overwrite, source=args.file
