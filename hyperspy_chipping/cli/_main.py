@@ -518,8 +518,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except USER_ERRORS as err:
         message = cli_wording(str(err))
-        if isinstance(err, ImportError):
-            message += " (an optional package is missing: install it with pip)"
+        if isinstance(err, ImportError) and err.name:
+            package = err.name.partition(".")[0]
+            message += f" (a package it needs is not installed: pip install {package})"
         sys.stderr.write(f"{parser.prog}: error: {message}\n")
         return 2
     except KeyboardInterrupt:
