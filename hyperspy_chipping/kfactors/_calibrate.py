@@ -243,7 +243,7 @@ def solve_kfactors(compositions, intensities, covariance, lines, reference):
     ...                       np.diag([1000.0, 500.0])[None], ["Fe_Ka", "O_Ka"],
     ...                       "Fe_Ka")
     >>> round(k["O_Ka"], 4), round(u["O_Ka"], 4)
-    (0.5729, 0.0548)
+    (0.573, 0.0548)
     """
     from hyperspy_chipping.quantification._composition import atomic_masses
 
@@ -262,12 +262,18 @@ def solve_kfactors(compositions, intensities, covariance, lines, reference):
         wt = wt / wt.sum()
         cols = [element_of[e] for e in elements]
         inten = intensities[r, cols]
-        bad = [lines[c] for c, i in zip(cols, inten) if not i > 0]
+        std = np.sqrt(np.clip(np.diagonal(covariance[r])[cols], 0, None))
+        # No significant counts: the line is not there (or the region empty).
+        bad = [
+            f"{lines[c]} ({float(i):.1f} +- {float(e):.1f})"
+            for c, i, e in zip(cols, inten, std)
+            if not i > 2 * e or not i > 0
+        ]
         if bad:
             raise ValueError(
-                f"Region {r} has no counts in {bad} (fitted intensity "
-                f"{[round(float(i), 1) for i in inten if not i > 0]}): it cannot "
-                "calibrate them; check `where` and `composition`."
+                f"Region {r} (`where[{r}]`) has no significant counts in "
+                f"{', '.join(bad)}: it cannot calibrate them; check `where` and "
+                "`composition`."
             )
         for e, c, w, i in zip(elements, cols, wt, inten):
             row = np.zeros(n_k + len(compositions))

@@ -363,7 +363,7 @@ def convert_kfactors(kfactors, to: str, *, beam_energy: float | None = None):
     >>> k_line = KFactors({"Fe_Ka": 1.0, "La_La": 5.0}, convention="line")
     >>> k = convert_kfactors(k_line, "family", beam_energy=300.0)
     >>> k.convention, round(k["La_La"] / k["Fe_Ka"], 2)
-    ('family', 2.86)
+    ('family', 2.85)
     """
     from hyperspy_chipping.fitting._families import physics_families
 
