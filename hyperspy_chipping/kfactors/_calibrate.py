@@ -373,7 +373,7 @@ def calibrate(signal, composition, where, *, reference=None, refine=True):
         "convention": "family",
         "beam_energy": beam,
         "compositions": [{el: 100.0 * v for el, v in c.items()} for c in compositions],
-        "regions": [full[index].astype(np.int64) for index in regions],
+        "regions": [full[index].astype(np.int64).tolist() for index in regions],
         "lines": list(kfactors),
         "intensities": intensities[:, cols],
         "intensities_std": np.sqrt(
