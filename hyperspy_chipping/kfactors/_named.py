@@ -53,9 +53,10 @@ def resolve_kfactors(signal, kfactors, *, intensity=None, energy_range=None):
 
     Raises
     ------
+    TypeError
+        If a string is neither ``"theoretical"`` nor an existing table file.
     ValueError
-        If a string is neither ``"theoretical"`` nor an existing table file,
-        or a table's convention conflicts with `intensity`.
+        If a table's convention conflicts with `intensity`.
 
     Examples
     --------
@@ -119,9 +120,10 @@ def _named(signal, name, energy_range):
         warn_standardless()
         return table
     if not os.path.isfile(name):
-        raise ValueError(
-            "`kfactors` given as a string must be 'theoretical' or the path of a "
-            f"k-factor table (.json or .csv), got {str(name)!r}."
+        raise TypeError(
+            "`kfactors` must be a dict {line: k}, a list, 'theoretical' or the "
+            "path of an existing k-factor table (.json or .csv), got "
+            f"{type(name).__name__} {str(name)!r}."
         )
     return load_kfactors(name)
 

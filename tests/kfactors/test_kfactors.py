@@ -291,7 +291,7 @@ def test_quantify_theoretical_marked_and_warned_once(demo, lazy):
 
 def test_quantify_string_errors(demo):
     chips = demo.chip(30)
-    with pytest.raises(ValueError, match="must be 'theoretical' or the path"):
+    with pytest.raises(TypeError, match="'theoretical' or the path .* 'theory'"):
         chips.quantify_chips("theory")
     assert "Quantification" not in chips.metadata.Chipping
 
