@@ -214,21 +214,57 @@ def test_label_errors(demo):
 
 
 def test_bethe_ratio_by_hand():
-    # Relativistic Bethe at 300 kV, Fe K edge 7.112 keV, Sr K 16.105 keV
-    # (edge energies as in Elam's tables), c = 0.65.
+    # Relativistic Bethe at 300 kV with c = 1 (K shells): Fe K edge
+    # 7.112 keV, Sr K 16.105 keV (Elam's edge energies).
     mc2 = 510.99895
     gamma = 1 + 300 / mc2
     b2 = 1 - 1 / gamma**2
     t = mc2 * b2 / 2
 
     def q(edge):
-        return (math.log(0.65 * t / edge) - math.log(1 - b2) - b2) / (edge * t)
+        return (math.log(t / edge) - math.log(1 - b2) - b2) / (edge * t)
 
     expected = q(16.105) / q(7.112)
     got = ionization_cross_section("Sr", "K", 300.0) / ionization_cross_section(
         "Fe", "K", 300.0
     )
     assert got == pytest.approx(expected, rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    "element, subshell, bote_salvat",
+    [
+        # sigma / sigma(Fe K) at 300 kV from the analytic formulas of Bote et
+        # al., At. Data Nucl. Data Tables 95 (2009) 871, evaluated with their
+        # published parameters (reference values, not in the package).
+        ("O", "K", 22.8247),
+        ("Ti", "K", 1.5689),
+        ("Sr", "K", 0.3454),
+        ("La", "L2", 1.2902),
+        ("La", "L3", 2.8265),
+        ("Fe", "L3", 36.2923),
+    ],
+)
+def test_cross_sections_follow_bote_salvat(element, subshell, bote_salvat):
+    ratio = ionization_cross_section(
+        element, subshell, 300.0
+    ) / ionization_cross_section("Fe", "K", 300.0)
+    assert ratio == pytest.approx(bote_salvat, rel=0.04)
+
+
+def test_hubbell_yields():
+    # Hubbell et al. (1994) fit by hand for O (Z = 8) and Sr (Z = 38).
+    from hyperspy_chipping.kfactors._theory import hubbell_k_yield
+
+    for element, z in (("O", 8), ("Sr", 38)):
+        x = (0.0370 + 0.03112 * z + 5.44e-5 * z**2 - 1.25e-6 * z**3) ** 4
+        assert hubbell_k_yield(element) == pytest.approx(x / (1 + x), rel=1e-12)
+    # the two yield tables differ for light elements, not for Fe
+    hub = theoretical_kfactors(["Fe_Ka", "O_Ka"])
+    elam = theoretical_kfactors(["Fe_Ka", "O_Ka"], fluorescence_yields="xraydb")
+    assert hub["O_Ka"] / elam["O_Ka"] == pytest.approx(
+        (0.0058 / 0.35099) / (hubbell_k_yield("O") / hubbell_k_yield("Fe")), rel=1e-3
+    )
 
 
 def test_theory_against_peer_tables():
@@ -265,6 +301,7 @@ def test_theory_trends():
         ((["Fe_Ka"],), {"reference": "O_Ka"}, "`reference` 'O_Ka' is not among"),
         ((["Fe_Ka"], -3.0), {}, "`beam_energy` must be a positive"),
         ((["La_Ka"], 30.0), {}, "La K family is not excited"),
+        ((["Fe_Ka"],), {"fluorescence_yields": "krause"}, "`fluorescence_yields`"),
     ],
 )
 def test_theory_errors(args, kwargs, match):
