@@ -401,3 +401,22 @@ def test_table_errors(tmp_path):
         from hyperspy_chipping.kfactors._named import resolve_kfactors
 
         resolve_kfactors(None, KFactors({"O_Ka": 1.0}), intensity="line")
+
+
+def test_provenance_survives_slicing_and_save(demo, tmp_path):
+    import hyperspy.api as hs
+
+    sto, lfo = _pure(demo)
+    chips = demo.chip(15)
+    k = chips.calibrate_kfactors([STO, LFO], [sto, lfo])
+    sub = chips.inav[:, 2:]
+    assert sub.metadata.Chipping.KFactors.kfactors.as_dictionary() == dict(k)
+    assert len(sub.to_dataframe()) == 8
+    chips.save(tmp_path / "chips.hspy")
+    back = hs.load(tmp_path / "chips.hspy")
+    prov = back.metadata.Chipping.KFactors
+    assert prov.kfactors.as_dictionary() == pytest.approx(dict(k))
+    assert list(prov.regions[1]) == [0, 1, 2, 3]
+    # the loaded signal quantifies with the stored k-factors
+    back.quantify_chips(prov.kfactors.as_dictionary())
+    assert back.metadata.Chipping.Quantification.kfactor_source == "user"
