@@ -23,7 +23,9 @@ import os
 from hyperspy_chipping.kfactors._tables import KFactors, load_kfactors
 
 
-def resolve_kfactors(signal, kfactors, *, intensity=None, energy_range=None):
+def resolve_kfactors(
+    signal, kfactors, *, intensity=None, energy_range=None, method="CL"
+):
     """Turn ``"theoretical"`` or a table file name into a :class:`KFactors`.
 
     What ``quantify_chips`` does with its `kfactors` before anything else
@@ -43,6 +45,9 @@ def resolve_kfactors(signal, kfactors, *, intensity=None, energy_range=None):
         The requested convention; default: the table's.
     energy_range : tuple of float, optional
         The fit range (keV), for the default lines.
+    method : str, default "CL"
+        The quantification method: named and table k-factors are
+        Cliff-Lorimer k-factors.
 
     Returns
     -------
@@ -56,7 +61,8 @@ def resolve_kfactors(signal, kfactors, *, intensity=None, energy_range=None):
     TypeError
         If a string is neither ``"theoretical"`` nor an existing table file.
     ValueError
-        If a table's convention conflicts with `intensity`.
+        If a table's convention conflicts with `intensity`, or `method` is
+        not ``"CL"``.
 
     Examples
     --------
@@ -70,6 +76,12 @@ def resolve_kfactors(signal, kfactors, *, intensity=None, energy_range=None):
     >>> k.source, sorted(k), intensity
     ('theoretical', ['Fe_Ka', 'La_La', 'O_Ka', 'Sr_Ka', 'Ti_Ka'], None)
     """
+    if isinstance(kfactors, (str, os.PathLike, KFactors)) and method != "CL":
+        raise ValueError(
+            f"`kfactors` {kfactors if isinstance(kfactors, str) else 'table'!r} "
+            f"are Cliff-Lorimer k-factors, but `method={method!r}` needs zeta "
+            "factors or cross sections: use method='CL'."
+        )
     if isinstance(kfactors, (str, os.PathLike)):
         kfactors = _named(signal, kfactors, energy_range)
     if isinstance(kfactors, KFactors):

@@ -362,7 +362,11 @@ class ChippedEDSSpectrum(ChipOperationsMixin, TEMDispatchMixin, EDSTEMSpectrum):
         )
 
         kfactors, intensity = resolve_kfactors(
-            self, kfactors, intensity=intensity, energy_range=energy_range
+            self,
+            kfactors,
+            intensity=intensity,
+            energy_range=energy_range,
+            method=method,
         )
         results = quantify_chipped(
             self,

@@ -331,6 +331,11 @@ def test_quantify_string_errors(demo):
     with pytest.raises(TypeError, match="'theoretical' or the path .* 'theory'"):
         chips.quantify_chips("theory")
     assert "Quantification" not in chips.metadata.Chipping
+    with pytest.raises(
+        ValueError, match="Cliff-Lorimer k-factors, but `method='zeta'`"
+    ):
+        chips.quantify_chips("theoretical", method="zeta")
+    assert "Quantification" not in chips.metadata.Chipping
 
 
 # --- tables ----------------------------------------------------------------
