@@ -200,6 +200,8 @@ def parse_request(signal, kfactors, **options):
         "xray_lines": list(lines_k),
         "elements": params["elements"],
         "kfactors": lines_k,
+        # Where the k-factors come from ("theoretical", "calibrated", a file).
+        "kfactor_source": str(getattr(kfactors, "source", None) or "user"),
         "energy_range": list(prep["energy_range"]),
         "refine": bool(options["refine"]),
         # What the results were computed on: checked whenever they are read.
@@ -445,7 +447,9 @@ def ensure_results(signal, data=None, *, stale="warn"):
         absorption_correction="take_off_angle" in request,
         refine=request["refine"],
     )
+    source = request.get("kfactor_source", "user")
     request, prep, params = parse_request(signal, request["kfactors"], **options)
+    request["kfactor_source"] = source
     if data is None and signal._lazy:
         data = signal.data.compute()
     results = compute_results(signal, request, prep, params, data=data)
