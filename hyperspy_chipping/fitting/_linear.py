@@ -246,12 +246,70 @@ class Projector:
         n = int(round(np.sqrt(tensor.shape[1])))
         return (np.asarray(amplitudes) @ tensor).reshape(-1, n, n)
 
-    def reduced_chi2(self, spectra, amplitudes):
+    def variance_terms(self, rows, total) -> dict[str, np.ndarray]:
+        """What the per-chip variances need besides the covariance tensor.
+
+        ``variance_tensor`` turns amplitudes into the variance of every
+        amplitude (``var = amplitudes @ D``, ``D[j, k] = sum_c P[k, c]^2
+        A[c, j]``). ``prior_covariance`` (of the amplitudes `rows`) and
+        ``prior_variance`` (of every amplitude) are those of one count
+        spread as the model of the summed spectrum `total`: after observing
+        N counts, a Poisson mean has the variance N + 1 (its posterior under
+        a flat prior is Gamma(N + 1, 1)), so a chip without counts still has
+        the uncertainty of one count, never 0.
+
+        Examples
+        --------
+        A lone, one-channel line: one count of it has variance 1.
+
+        >>> p = Projector.from_design(np.eye(3)[:, :1] + 0.0, np.ones(3))
+        >>> terms = p.variance_terms([0], np.array([5.0, 0.0, 0.0]))
+        >>> terms["prior_covariance"].tolist(), terms["prior_variance"].tolist()
+        ([[1.0]], [1.0])
+        """
+        model = np.clip(self.design @ self.fit(np.asarray(total)[None])[0], 0, None)
+        if not model.sum() > 0:  # an empty map: one count anywhere
+            model = np.ones(self.design.shape[0])
+        shape = model / model.sum()
+        pq = self.matrix[rows]
+        return {
+            "variance_tensor": (self.matrix**2 @ self.design).T,
+            "prior_covariance": (pq * shape) @ pq.T,
+            "prior_variance": self.matrix**2 @ shape,
+        }
+
+    def clipped_variances(self, amplitudes, rows):
+        """Covariance of `rows` and variance of every amplitude, ``mu >= 0``.
+
+        For chips whose fitted model is negative somewhere (e.g. a negative
+        amplitude of an absent element where there is no background): the
+        Poisson variance of a channel is its expectation, which is never
+        negative, so the model is clipped at 0 before it is projected.
+
+        Returns
+        -------
+        covariance : numpy.ndarray
+            (n_chips, len(rows), len(rows)).
+        variance : numpy.ndarray
+            (n_chips, n_components).
+        """
+        mu = np.clip(np.asarray(amplitudes, dtype=float) @ self.design.T, 0, None)
+        pq = self.matrix[rows]
+        cov = np.einsum("kc,nc,lc->nkl", pq, mu, pq, optimize=True)
+        return cov, mu @ (self.matrix**2).T
+
+    def reduced_chi2(self, spectra, amplitudes, return_rows=False):
         """Pearson chi-squared per degree of freedom, model variances.
 
         ``sum (y - mu)^2 / mu / (n_channels - n_components)`` with ``mu`` the
         fitted model; its expectation is 1 for a correct model at any count
         level (channels where the model is not positive are left out).
+        Pearson's statistic, not Neyman's (``/ y``): with the data as
+        variance, channels with few counts weigh too much (and empty ones
+        cannot be used), which biases it at low counts.
+
+        With `return_rows`, also return the indices of the chips whose model
+        is not positive somewhere (see :meth:`clipped_variances`).
         """
         # float32 halves the memory traffic of this elementwise pass (a
         # diagnostic: relative round-off ~1e-6); sums accumulate in float64.
@@ -271,4 +329,5 @@ class Projector:
         dof = np.full(r.shape[0], r.shape[1] - self.design.shape[1])
         dof[rows] -= np.count_nonzero(~valid, axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return r.sum(axis=1, dtype=np.float64) / np.where(dof > 0, dof, np.nan)
+            chi2 = r.sum(axis=1, dtype=np.float64) / np.where(dof > 0, dof, np.nan)
+        return (chi2, rows) if return_rows else chi2

@@ -28,6 +28,7 @@ then holds the request, and :meth:`to_dataframe` computes the results.
 from __future__ import annotations
 
 import os
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import dask
@@ -49,7 +50,6 @@ from hyperspy_chipping.quantification._fit import (
     COMPOSITIONS,
     DEFAULT_LOW_ENERGY,
     INTENSITIES,
-    MIN_COUNTS,
     MODELS,
     _choice,
     energy_axis_kev,
@@ -292,8 +292,10 @@ def store_results(signal, request, results):
     counts = np.asarray(results["counts"])[:, 0]
     quantified = np.zeros(n_full, dtype=bool)
     quantified[index] = True
+    weak = np.asarray(results["low_counts"])[:, 0] > 0
     low = np.zeros(n_full, dtype=bool)
-    low[index] = counts < MIN_COUNTS
+    low[index] = weak
+    _warn_weak_chips(int(weak.sum()), weak.size)
     cal = solution["calibration"]
     q = dict(request)
     q.update(
@@ -321,12 +323,32 @@ def store_results(signal, request, results):
         "weight_percent",
         "weight_percent_std",
         "amplitudes",
+        "amplitudes_std",
+        "critical_level",
+        "detection_limit",
+        "detection_limit_percent",
     ):
         q[name] = full(results[name])
+    detected = np.zeros((n_full, len(request["xray_lines"])), dtype=bool)
+    detected[index] = np.asarray(results["detected"]) > 0
+    q["detected"] = detected
     if "mass_thickness" in results:
         q["mass_thickness"] = full(np.asarray(results["mass_thickness"])[:, 0])
     signal.metadata.set_item("Chipping.Quantification", q)
     return q
+
+
+def _warn_weak_chips(n_weak, n_chips):
+    """One warning for the chips too weak to quantify."""
+    if n_weak:
+        warnings.warn(
+            f"{n_weak} of {n_chips} chips are too weak to quantify: no quantified "
+            "line is above its detection limit (Currie's L_D at 95 %). Their "
+            "composition is NaN and low_counts is True; chip larger regions "
+            "(or sum more frames) for more counts per chip.",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 def quantify_chipped(signal, kfactors, **options):
