@@ -276,6 +276,7 @@ class Projector:
             "variance_tensor": (self.matrix**2 @ self.design).T,
             "prior_covariance": (pq * shape) @ pq.T,
             "prior_variance": self.matrix**2 @ shape,
+            "prior_shape": shape,
         }
 
     def clipped_variances(self, amplitudes, rows):

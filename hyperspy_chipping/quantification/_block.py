@@ -39,7 +39,9 @@ from hyperspy_chipping.quantification._detection import (
 ROWS = 1024
 
 
-def layout(n_lines: int, n_components: int, zeta: bool) -> dict[str, slice]:
+def layout(
+    n_lines: int, n_components: int, zeta: bool, n_polynomial: int = 0
+) -> dict[str, slice]:
     """Column slices of the packed output of :func:`quantify_block`.
 
     Examples
@@ -67,6 +69,8 @@ def layout(n_lines: int, n_components: int, zeta: bool) -> dict[str, slice]:
     ]
     if zeta:
         names.append(("mass_thickness", 1))
+    if n_polynomial:  # for the std of the model view's power coefficients
+        names.append(("background_covariance", n_polynomial**2))
     out, start = {}, 0
     for name, n in names:
         out[name] = slice(start, start + n)
@@ -80,6 +84,17 @@ def _var(cov):
 
 def _std(cov):
     return np.sqrt(np.clip(_var(cov), 0, None))
+
+
+def _background_covariance(projector, amplitudes, solution, clipped):
+    """(n_chips, n_bg ** 2) covariance of the background amplitudes."""
+    bg = list(range(len(solution["families"]), projector.matrix.shape[0]))
+    cov = projector.covariance(amplitudes, projector.covariance_tensor(bg))
+    if clipped.size:
+        cov[clipped] = projector.clipped_variances(amplitudes[clipped], bg)[0]
+    pb = projector.matrix[bg]
+    cov += (pb * solution["prior_shape"]) @ pb.T
+    return cov.reshape(cov.shape[0], -1)
 
 
 def _poisson_covariance(projector, amplitudes, solution, clipped):
@@ -227,5 +242,7 @@ def _quantify_block(spectra, n_pixels, solution, params):
     ]
     if method == "zeta":
         parts.append(out["mass_thickness"][:, None])
+    if solution["background"] == "polynomial":
+        parts.append(_background_covariance(projector, amplitudes, solution, clipped))
     packed = np.concatenate(parts, axis=1)
     return packed.reshape(lead + (packed.shape[1],))

@@ -223,7 +223,9 @@ def compute_results(signal, request, prep, params, data=None):
         total = subset.sum(axis=tuple(range(len(nav_shape))), dtype=float)
         solution = dask.delayed(solve_model)(total, prep, request["refine"])
         npix = da.from_array(n_pixels[..., None], chunks=spectra.chunks[:-1] + (1,))
-        lay = layout(len(request["xray_lines"]), _n_components(prep), _zeta(params))
+        lay = layout(
+            len(request["xray_lines"]), _n_components(prep), _zeta(params), _n_bg(prep)
+        )
         n_out = max(s.stop for s in lay.values())
         packed = da.map_blocks(
             quantify_block,
@@ -262,7 +264,9 @@ def compute_results(signal, request, prep, params, data=None):
             )
         )
     packed = np.concatenate(blocks, axis=0)
-    lay = layout(len(request["xray_lines"]), _n_components(solution), _zeta(params))
+    lay = layout(
+        len(request["xray_lines"]), _n_components(solution), _zeta(params), _n_bg(prep)
+    )
     results = {name: packed[:, sl] for name, sl in lay.items()}
     results["solution"] = solution
     return results
@@ -270,6 +274,11 @@ def compute_results(signal, request, prep, params, data=None):
 
 def _zeta(params):
     return params["method"] == "zeta"
+
+
+def _n_bg(prep):
+    """Background amplitudes whose covariance is kept (polynomial only)."""
+    return int(prep["background_order"]) + 1 if prep["background"] == "polynomial" else 0
 
 
 def _n_components(prep):
@@ -334,6 +343,8 @@ def store_results(signal, request, results):
     q["detected"] = detected
     if "mass_thickness" in results:
         q["mass_thickness"] = full(np.asarray(results["mass_thickness"])[:, 0])
+    if "background_covariance" in results:
+        q["background_covariance"] = full(results["background_covariance"])
     signal.metadata.set_item("Chipping.Quantification", q)
     return q
 
