@@ -184,7 +184,13 @@ def _quantify_block(spectra, n_pixels, solution, params):
     )
     amplitudes = projector.fit(flat)
     inten = amplitudes[:, rows] * scale
-    chi2, clipped = projector.reduced_chi2(flat, amplitudes, return_rows=True)
+    chi2, clipped = projector.reduced_chi2(
+        flat,
+        amplitudes,
+        return_rows=True,
+        n_peaks=len(solution["families"]),
+        background=solution["background_shape"],
+    )
     cov, var_all = _poisson_covariance(projector, amplitudes, solution, clipped)
     cov *= np.outer(scale, scale)
     counts = flat.sum(axis=1, dtype=np.float64)

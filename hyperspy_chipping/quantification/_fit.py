@@ -316,7 +316,7 @@ def _solve_model(total, prep, refine=True):
         calibration=cal,
         projector=projector,
         covariance_tensor=projector.covariance_tensor(prep["rows"]),
-        **projector.variance_terms(prep["rows"], total),
+        **projector.variance_terms(prep["rows"], total, len(families)),
         line_weights=report,
         model_definition=_definition(families, cal, channels, args[0], args[2]),
     )

@@ -278,7 +278,8 @@ def _zeta(params):
 
 def _n_bg(prep):
     """Background amplitudes whose covariance is kept (polynomial only)."""
-    return int(prep["background_order"]) + 1 if prep["background"] == "polynomial" else 0
+    polynomial = prep["background"] == "polynomial"
+    return int(prep["background_order"]) + 1 if polynomial else 0
 
 
 def _n_components(prep):
