@@ -20,8 +20,10 @@ A fitted intensity ``I`` of a line has, at zero true signal, the standard
 deviation ``sigma_0`` (the Poisson noise of the background and of the other
 lines under it, through the fit). Its variance grows with the signal itself,
 ``Var(I) = sigma_0^2 + g I``, where ``g`` (counts per count) is the
-variance the line's own counts add; for a lone peak on no background ``g = 1``
-(Poisson), a background makes it smaller. With ``k = 1.645`` (one-sided
+variance the line's own counts add: ``g = 1`` for a lone peak on no
+background (Poisson), ~1.2 for a Gaussian under a dominating fitted
+background (``2 / sqrt(3)`` were the background known), more where lines
+overlap and the fit has to separate them. With ``k = 1.645`` (one-sided
 95 %), Currie's
 
 - decision threshold ``L_C = k sigma_0``: a line measured above it is
