@@ -120,12 +120,14 @@ def limit_fractions(limits, intensities, factors, absorption=1.0):
 
     Examples
     --------
-    An element with a 10-count limit beside 90 counts of another, equal
-    factors: it would make up 10 %.
+    Two elements with equal factors, measured at 30 and 90 counts, with
+    limits of 10 and 5 counts: the first at its limit beside 90 counts of
+    the second would make up 10 %, the second at its limit beside 30 counts
+    of the first 5 / 35.
 
-    >>> limit_fractions(np.array([[10.0, 5.0]]), np.array([[0.0, 90.0]]),
+    >>> limit_fractions(np.array([[10.0, 5.0]]), np.array([[30.0, 90.0]]),
     ...                 np.ones(2)).round(3)
-    array([[0.1  , 0.053]])
+    array([[0.1  , 0.143]])
     """
     u = np.clip(intensities, 0, None) * absorption * factors
     lim = limits * absorption * factors
