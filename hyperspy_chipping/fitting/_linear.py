@@ -257,8 +257,9 @@ class Projector:
         N counts, a Poisson mean has the variance N + 1 (its posterior under
         a flat prior is Gamma(N + 1, 1)), so a chip without counts still has
         the uncertainty of one count, never 0. ``background_shape`` is the
-        fitted background of `total` (components from `n_peaks` on),
-        normalised to 1: the variance model of :meth:`reduced_chi2`.
+        fitted background of `total` (components from `n_peaks` on), at
+        least 1e-3 of its maximum, normalised to 1: the variance model of
+        :meth:`reduced_chi2`.
 
         Examples
         --------
@@ -276,9 +277,13 @@ class Projector:
         shape = model / model.sum()
         pq = self.matrix[rows]
         n_peaks = int(n_peaks)
-        background = np.clip(self.design[:, n_peaks:] @ fitted[n_peaks:], 0, None)
-        if not background.sum() > 0:
+        background = self.design[:, n_peaks:] @ fitted[n_peaks:]
+        if not background.max() > 0:
             background = np.ones(self.design.shape[0])
+        # Floored as the channel weights are (1e-3 of the maximum): where the
+        # fitted background of a real spectrum goes to 0 or below (a
+        # misfit), a count must not weigh 1e10.
+        background = np.clip(background, 1e-3 * background.max(), None)
         return {
             "background_shape": background / background.sum(),
             "variance_tensor": (self.matrix**2 @ self.design).T,

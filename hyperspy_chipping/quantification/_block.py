@@ -220,8 +220,9 @@ def _quantify_block(spectra, n_pixels, solution, params):
             take_off_angle=params["take_off_angle"],
             clip_negative=not solution["exspy_like"],
         )
-    # Too weak to quantify: no quantified line above its detection limit.
-    weak = ~(inten > limit).any(axis=1)
+    # Too weak to quantify: no quantified line above its detection limit, or
+    # a map too weak to check the calibration (see solve_model).
+    weak = ~(inten > limit).any(axis=1) | solution.get("unchecked", False)
     for key in ("weight", "atomic"):
         out[key][weak] = np.nan
         out[f"{key}_cov"][weak] = np.nan

@@ -305,7 +305,8 @@ def store_results(signal, request, results):
     weak = np.asarray(results["low_counts"])[:, 0] > 0
     low = np.zeros(n_full, dtype=bool)
     low[index] = weak
-    _warn_weak_chips(int(weak.sum()), weak.size)
+    if not solution.get("unchecked", False):  # that warning said it already
+        _warn_weak_chips(int(weak.sum()), weak.size)
     cal = solution["calibration"]
     q = dict(request)
     q.update(
@@ -319,6 +320,7 @@ def store_results(signal, request, results):
             "line_weights": solution["line_weights"],
             "beam_energy": solution["beam_energy"],
             **solution["model_definition"],
+            "calibration_checked": not solution.get("unchecked", False),
             "chi2_red": full(np.asarray(results["chi2_red"])[:, 0]),
             "counts": full(counts),
             "low_counts": low,

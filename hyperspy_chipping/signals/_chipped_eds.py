@@ -280,7 +280,9 @@ class ChippedEDSSpectrum(TEMDispatchMixin, EDSTEMSpectrum):
             mass thickness they measure).
         refine : bool, default True
             Refine the energy offset, gain and resolution on the summed
-            spectrum (``model="family"``).
+            spectrum (``model="family"``); needs 1000 counts in it, else the
+            metadata's are used and no composition is reported. False: use
+            (and vouch for) the metadata calibration.
 
         Returns
         -------
@@ -328,7 +330,8 @@ class ChippedEDSSpectrum(TEMDispatchMixin, EDSTEMSpectrum):
         quantify: their composition is NaN and they are flagged
         ``low_counts`` (one warning says how many). Below 1000 counts in the
         summed spectrum the calibration is not refined: the metadata's is
-        used, with a warning.
+        used, with a warning, and as the data cannot check it, no
+        composition is reported unless ``refine=False`` vouches for it.
 
         A lazy signal stays lazy: the maps returned are lazy, and computing
         them runs one dask graph (the summed spectrum, the model solved on it,

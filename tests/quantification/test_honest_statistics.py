@@ -111,19 +111,24 @@ def test_no_standard_deviation_is_zero(lazy):
 
 
 @pytest.mark.parametrize("lazy", [False, True])
-def test_near_empty_map_gives_nan_and_count_warnings(lazy):
-    # A Velox-like map whose counts are the zero peak and two X-rays: the
-    # composition must not be a number, and the user must hear about counts.
+@pytest.mark.parametrize("xrays", [2, 40])
+@pytest.mark.parametrize("size", [8, 32])
+def test_near_empty_map_gives_nan_and_one_count_warning(xrays, size, lazy):
+    # A Velox-like map whose counts are the zero peak and a few X-rays
+    # (whole map): no composition, and one warning about counts. (40 X-rays
+    # in one chip are "C 89.9 +- 8.7 at %" on a real map: the zero-peak tail.)
     s = sto_lfo_cross_section(
-        (32, 32), 2 / 1024, seed=0, energy_offset=-0.25, zero_peak_counts=5.0
+        (32, 32), xrays / 1024, seed=0, energy_offset=-0.25, zero_peak_counts=5.0
     )
     s.set_signal_type("EDS_TEM_chipped")
-    chips, df, messages = _quantify(s, 8, lazy)
+    chips, df, messages = _quantify(s, size, lazy)
     assert df["low_counts"].all()
     assert df.filter(regex=r"^(at|wt)_").isna().all().all()
-    count_warnings = [m for m in messages if "counts" in m]
-    assert any(re.search(r"holds \d+ counts in the fit range", m) for m in messages)
-    assert any("16 of 16 chips are too weak" in m for m in count_warnings)
+    count_warnings = [m for m in messages if re.search(r"counts|too weak", m)]
+    assert len(count_warnings) == 1, count_warnings
+    n = int(re.search(r"holds (\d+) counts in the fit range", count_warnings[0])[1])
+    assert n < 3 * xrays and "compositions are NaN" in count_warnings[0]
+    assert not chips.metadata.Chipping.Quantification.calibration_checked
     # The intensities are still reported, with their uncertainty.
     assert (df.filter(regex=r"^I_.*_std$") > 0).all().all()
 
@@ -143,6 +148,12 @@ def test_low_count_calibration_falls_back_with_one_warning(lazy):
     detector = s.metadata.Acquisition_instrument.TEM.Detector.EDS
     assert cal.offset == axis.offset and cal.scale == axis.scale
     assert cal.energy_resolution_MnKa == detector.energy_resolution_MnKa
+    # A calibration the data cannot check: no composition ...
+    assert df["low_counts"].all() and df["at_Sr"].isna().all()
+    # ... unless the user vouches for the metadata calibration.
+    _, df, messages = _quantify(s, 10, lazy, refine=False)
+    assert not any("refining" in m for m in messages)
+    assert np.isfinite(df["at_Sr"]).all() and (df["at_Sr_std"] > 0).all()
 
 
 def test_low_count_map_that_failed_now_quantifies():
