@@ -115,6 +115,7 @@ def dataframe_attrs(signal) -> dict:
                 "kfactors",
                 "energy_range",
                 "Calibration",
+                "calibration_checked",
                 "families",
                 "thickness",
                 "take_off_angle",

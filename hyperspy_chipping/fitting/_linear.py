@@ -309,8 +309,11 @@ class Projector:
         """
         mu = np.clip(np.asarray(amplitudes, dtype=float) @ self.design.T, 0, None)
         pq = self.matrix[rows]
-        cov = np.einsum("kc,nc,lc->nkl", pq, mu, pq, optimize=True)
-        return cov, mu @ (self.matrix**2).T
+        n = len(rows)
+        # One product for both: rows P_k P_l (covariance) and P_j^2.
+        basis = np.vstack([(pq[:, None] * pq[None]).reshape(n * n, -1), self.matrix**2])
+        out = mu @ basis.T
+        return out[:, : n * n].reshape(-1, n, n), out[:, n * n :]
 
     def reduced_chi2(
         self, spectra, amplitudes, return_rows=False, n_peaks=None, background=None
