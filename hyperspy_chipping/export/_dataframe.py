@@ -154,11 +154,14 @@ def quantification_columns(signal, data=None) -> dict[str, np.ndarray]:
     for i, line in enumerate(q.xray_lines):
         cols[f"I_{line}"] = inten[:, i]
         cols[f"I_{line}_std"] = inten_std[:, i]
-    limit = np.asarray(q.detection_limit_percent)[index]
-    detected = np.asarray(q.detected)[index].astype(bool)
+    # (Results stored before detection limits existed have none.)
+    if "detection_limit_percent" in q:
+        limit = np.asarray(q.detection_limit_percent)[index]
+        detected = np.asarray(q.detected)[index].astype(bool)
+        for i, element in enumerate(q.elements):
+            cols[f"mdl_{element}"] = limit[:, i]
+            cols[f"detected_{element}"] = detected[:, i]
     for i, element in enumerate(q.elements):
-        cols[f"mdl_{element}"] = limit[:, i]
-        cols[f"detected_{element}"] = detected[:, i]
         cols[f"negative_{element}"] = inten[:, i] < 0
     cols["chi2_red"] = np.asarray(q.chi2_red)[index]
     cols["low_counts"] = np.asarray(q.low_counts)[index].astype(bool)

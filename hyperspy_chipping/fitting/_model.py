@@ -50,7 +50,9 @@ def fit_model(signal):
     nav_shape = tuple(a.size for a in signal.axes_manager.navigation_axes)[::-1]
     index = flat_chip_index(signal)
     amplitudes = np.asarray(q.amplitudes)[index].reshape(nav_shape + (-1,))
-    amplitudes_std = np.asarray(q.amplitudes_std)[index].reshape(nav_shape + (-1,))
+    # (Results stored before the std were kept: NaN, as HyperSpy has them.)
+    amplitudes_std = np.asarray(q.get_item("amplitudes_std", np.nan + q.amplitudes))
+    amplitudes_std = amplitudes_std[index].reshape(nav_shape + (-1,))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         model = signal.create_model(auto_background=False, auto_add_lines=False)
@@ -109,7 +111,12 @@ def fit_model(signal):
                 .coef
             )
             to_power[: power.size, k] = power
-        cov = np.asarray(q.background_covariance)[index]
+        n_full = np.asarray(q.amplitudes).shape[0]
+        cov = np.asarray(
+            q.get_item(
+                "background_covariance", np.full((n_full, (order + 1) ** 2), np.nan)
+            )
+        )[index]
         cov = cov.reshape(-1, order + 1, order + 1)
         var = np.einsum("ik,nkl,il->ni", to_power, cov, to_power)
         coef_std = np.sqrt(var).reshape(coef.shape) / axis.scale

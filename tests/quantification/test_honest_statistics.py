@@ -252,7 +252,8 @@ def test_detection_limits_follow_currie_and_the_kfactors(lazy):
     assert "mdl_<El>" in df.attrs["quantification"]["columns"]
 
 
-def test_atomic_and_weight_std_come_from_one_covariance():
+@pytest.mark.parametrize("lazy", [False, True])
+def test_atomic_and_weight_std_come_from_one_covariance(lazy):
     # Two quantified elements: one fraction determines the other, and
     # at_Sr = (w_Sr / M_Sr) / (w_Sr / M_Sr + w_Ti / M_Ti), so
     # sigma_at = sigma_wt * d at / d wt, with d at / d wt =
@@ -260,7 +261,7 @@ def test_atomic_and_weight_std_come_from_one_covariance():
     s = _uniform_sto(100, size=5, shape=(20, 20))
     s.metadata.Sample.xray_lines = ["Sr_Ka", "Ti_Ka"]
     k = {"Sr_Ka": 1.8, "Ti_Ka": 1.1}
-    _, df, _ = _quantify(s, 5, False, kfactors=k)
+    _, df, _ = _quantify(s, 5, lazy, kfactors=k)
     df = df[~df["low_counts"]]
     assert len(df) > 10
     w_sr, w_ti = df["wt_Sr"] / 100, df["wt_Ti"] / 100
@@ -285,6 +286,17 @@ def test_fit_model_carries_std_and_red_chisq(lazy):
     for param in m["background"].parameters:
         assert (param.map["std"] > 0).all()
     np.testing.assert_allclose(m.red_chisq.data.ravel(), df["chi2_red"], rtol=1e-9)
+
+
+def test_results_stored_before_detection_limits_still_load():
+    s = _uniform_sto(2000, size=10, shape=(20, 20))
+    chips, df, _ = _quantify(s, 10, False)
+    q = chips.metadata.Chipping.Quantification
+    for key in ("amplitudes_std", "detection_limit_percent", "detected"):
+        delattr(q, key)
+    old = chips.to_dataframe()
+    assert "mdl_Sr" not in old and "negative_Sr" in old
+    assert np.isnan(chips.get_fit_model()["Sr_K"].A.map["std"]).all()
 
 
 def test_fit_model_polynomial_std_matches_spread():
