@@ -14,21 +14,43 @@
 #
 # You should have received a copy of the GNU General Public License
 # along with hyperspy_chipping. If not, see <https://www.gnu.org/licenses/#GPL>.
-"""The hyperspy-chipping command line."""
+"""The hyperspy-chipping command line: runs that work, and its helpers."""
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import hyperspy.api as hs
 import numpy as np
 import pandas as pd
 import pytest
 
-from hyperspy_chipping.cli import main, select_spectrum_image
+from hyperspy_chipping.cli import (
+    UsageError,
+    check_outputs,
+    cli_wording,
+    main,
+    parse_kfactors,
+    select_spectrum_image,
+)
+from hyperspy_chipping.cli._outputs import write_all
+
+DEMO = ["--demo-shape", "30", "20", "--size", "10"]
+
+
+def files(folder="."):
+    """Every file under `folder`, hidden and temporary ones included."""
+    return sorted(
+        str(p.relative_to(folder)) for p in Path(folder).rglob("*") if p.is_file()
+    )
+
+
+# --- runs that work -------------------------------------------------------
 
 
 def test_demo_run_writes_table_and_png(capsys):
-    assert main(["--demo-shape", "30", "20", "--size", "10"]) == 0
+    assert main(DEMO) == 0
     assert "wrote 6 chips to chips.parquet and chips.png" in capsys.readouterr().out
     df = pd.read_parquet("chips.parquet")
     assert len(df) == 6 and df["n_pixels"].eq(100).all()
@@ -41,6 +63,7 @@ def test_demo_run_writes_table_and_png(capsys):
     assert df.attrs["quantification"]["intensity"] == "family"
     with open("chips.png", "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert files() == ["chips.parquet", "chips.png"]  # no temporary files left
 
 
 @pytest.mark.parametrize("ext", ["hspy", "rpl"])
@@ -62,6 +85,28 @@ def test_file_run_csv(make_map, ext, capsys):
     assert "t.png" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(
+    "name, reader",
+    [
+        ("out.parquet", pd.read_parquet),
+        ("out.pq", pd.read_parquet),
+        ("OUT.PARQUET", pd.read_parquet),
+        ("out.csv", pd.read_csv),
+        ("out.CSV", pd.read_csv),
+    ],
+)
+def test_table_format_follows_the_extension(name, reader):
+    assert main([*DEMO, "-o", name]) == 0
+    with open(name, "rb") as f:
+        is_parquet = f.read(4) == b"PAR1"
+    assert is_parquet == (reader is pd.read_parquet)
+    df = reader(name)
+    assert len(df) == 6
+    # Parquet keeps the spectrum as one array column, CSV one column per channel.
+    assert ("spectrum" in df.columns) == is_parquet
+    assert ("ch_0000" in df.columns) == (not is_parquet)
+
+
 def test_lazy_run_and_elements(make_map):
     s = make_map(shape=(12, 9), n_channels=64)
     s.save("map.hspy")
@@ -71,20 +116,33 @@ def test_lazy_run_and_elements(make_map):
     assert df["counts"].sum() == s.data[:12, :9].sum()
 
 
-def test_file_with_no_spectrum_image(capsys):
-    hs.signals.Signal2D(np.ones((8, 8))).save("image.hspy")
-    assert main(["image.hspy"]) == 2
-    assert "'image.hspy' holds no EDS spectrum image" in capsys.readouterr().err
+@pytest.mark.parametrize("ext", ["hspy", "zspy"])
+def test_lazy_run_equals_eager(ext):
+    from hyperspy_chipping.data import sto_lfo_cross_section
+
+    s = sto_lfo_cross_section((30, 20))
+    s.save(f"map.{ext}")
+    kfactors = ["--kfactors", "Fe_Ka=1.0", "La_La=2.5", "O_Ka=2.0", "Sr_Ka=1.8"]
+    args = [f"map.{ext}", "--size", "10", *kfactors, "Ti_Ka=1.1"]
+    assert main([*args, "-o", "eager.parquet"]) == 0
+    assert main([*args, "--lazy", "-o", "lazy.parquet"]) == 0
+    eager, lazy = pd.read_parquet("eager.parquet"), pd.read_parquet("lazy.parquet")
+    assert len(eager) == 6 and eager["at_La"].notna().all()
+    pd.testing.assert_frame_equal(lazy, eager)
 
 
-def test_bad_size_is_reported(capsys):
-    assert main(["--demo-shape", "20", "20", "--size", "0"]) == 2
-    assert "`size` must be at least 1 pixel, got 0" in capsys.readouterr().err
+def test_demo_lazy():
+    assert main([*DEMO, "--lazy"]) == 0
+    assert len(pd.read_parquet("chips.parquet")) == 6
 
 
-def test_missing_file(capsys):
-    assert main(["nope.hspy"]) == 2
-    assert "nope.hspy" in capsys.readouterr().err
+def test_overwrite_replaces_both_outputs(capsys):
+    Path("chips.parquet").write_bytes(b"old table")
+    Path("chips.png").write_bytes(b"old picture")
+    assert main([*DEMO, "--overwrite"]) == 0
+    assert len(pd.read_parquet("chips.parquet")) == 6
+    assert Path("chips.png").read_bytes()[:4] == b"\x89PNG"
+    assert files() == ["chips.parquet", "chips.png"]
 
 
 def test_picks_largest_spectrum_image_and_matching_image(make_map):
@@ -100,13 +158,19 @@ def test_picks_largest_spectrum_image_and_matching_image(make_map):
 
 
 def test_help_runs():
+    import hyperspy_chipping
+
+    # The copy of the package under test, wherever the cwd is.
+    root = str(Path(hyperspy_chipping.__file__).parents[1])
+    env = {**os.environ, "PYTHONPATH": root}
     out = subprocess.run(
         [sys.executable, "-m", "hyperspy_chipping.cli", "--help"],
         capture_output=True,
         text=True,
         check=True,
+        env=env,
     ).stdout
-    assert "--size" in out and "demo" in out
+    assert "--size" in out and "demo" in out and "--overwrite" in out
 
 
 def test_file_run_with_kfactors(make_map):
@@ -120,8 +184,112 @@ def test_file_run_with_kfactors(make_map):
     assert {"at_Fe", "wt_O_std", "I_Fe_Ka", "chi2_red"} <= set(df.columns)
 
 
-def test_bad_kfactor_items(capsys):
-    assert main(["--demo-shape", "20", "20", "--kfactors", "La_La:2.5"]) == 2
-    assert "--kfactors takes LINE=K items such as La_La=2.5, got 'La_La:2.5'" in (
-        capsys.readouterr().err
+# --- the helpers ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "message, expected",
+    [
+        ("add it with add_elements.", "add it with --elements."),
+        (
+            "add the element with add_elements(), or",
+            "add the element with --elements, or",
+        ),
+        ("set them with s.add_elements([...]) (they", "set them with --elements (they"),
+        (
+            "Chip it lazily: s.as_lazy().chip(...) or hs.load(..., lazy=True).",
+            "Chip it lazily: --lazy.",
+        ),
+        (
+            "`kfactors['La_La']` must be a positive number",
+            "--kfactors La_La must be a positive number",
+        ),
+        ("`intensity='line'` asks for", "--intensity line asks for"),
+        ("Use intensity='family' or", "Use --intensity family or"),
+        ("`size` must be at least 1 pixel", "--size must be at least 1 pixel"),
+        (
+            "give one each, or remove them from xray_lines.",
+            "give one each with --kfactors.",
+        ),
+        ("nothing to reword", "nothing to reword"),
+    ],
+)
+def test_cli_wording(message, expected):
+    assert cli_wording(message) == expected
+
+
+def test_parse_kfactors():
+    assert parse_kfactors([" La_L = 2.5", "Fe_Ka=1"]) == {"La_L": 2.5, "Fe_Ka": 1.0}
+    with pytest.raises(UsageError, match=r"--kfactors: .*got 'Fe_Ka=-2'"):
+        parse_kfactors(["La_La=1", "Fe_Ka=-2"])
+
+
+def test_check_outputs():
+    Path("out").mkdir()
+    outputs = check_outputs("out/t.PQ", None)
+    assert outputs.table == Path("out/t.PQ") and outputs.table_format == "parquet"
+    assert outputs.png == Path("out/t.png")
+    assert files() == []  # the writability probe is removed
+    Path("out/t.png").write_bytes(b"x")
+    with pytest.raises(
+        UsageError,
+        match=r"'out/t\.png' already exists; pass "
+        "--overwrite",
+    ):
+        check_outputs("out/t.PQ", None)
+    assert check_outputs("out/t.PQ", None, overwrite=True).png == Path("out/t.png")
+
+
+def test_write_all_is_all_or_nothing():
+    def broken(path):
+        raise OSError("boom")
+
+    with pytest.raises(OSError, match="boom"):
+        write_all(
+            [(Path("a.txt"), lambda p: p.write_text("a")), (Path("b.txt"), broken)]
+        )
+    assert files() == []
+    write_all(
+        [
+            (Path("a.txt"), lambda p: p.write_text("a")),
+            (Path("b.txt"), lambda p: p.write_text("b")),
+        ]
     )
+    assert files() == ["a.txt", "b.txt"] and Path("b.txt").read_text() == "b"
+
+
+@pytest.mark.parametrize("deprecations", [False, True])
+def test_cli_warnings_hide_deprecations_unless_verbose(deprecations, capsys):
+    import warnings
+
+    from hyperspy.exceptions import VisibleDeprecationWarning
+
+    from hyperspy_chipping.cli._wording import cli_warnings
+
+    with cli_warnings(deprecations=deprecations):
+        warnings.warn("old API", VisibleDeprecationWarning)
+        warnings.warn("older API", DeprecationWarning)
+        warnings.warn("add it with add_elements()", UserWarning)
+    err = capsys.readouterr().err.splitlines()
+    expected = ["hyperspy-chipping: warning: add it with --elements"]
+    if deprecations:
+        expected = [
+            "hyperspy-chipping: warning: old API",
+            "hyperspy-chipping: warning: older API",
+            *expected,
+        ]
+    assert err == expected
+
+
+def test_write_all_keeps_a_file_that_appeared():
+    Path("b.txt").write_text("someone else's")
+    writers = [(Path(name), lambda p: p.write_text("new")) for name in ("a", "b.txt")]
+    with pytest.raises(
+        FileExistsError,
+        match=r"'b\.txt' appeared while computing; "
+        "pass --overwrite",
+    ):
+        write_all(writers, overwrite=False)
+    assert files() == ["b.txt"] and Path("b.txt").read_text() == "someone else's"
+    write_all(writers, overwrite=True)
+    assert files() == ["a", "b.txt"] and Path("b.txt").read_text() == "new"

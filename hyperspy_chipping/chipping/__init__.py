@@ -17,6 +17,7 @@
 """Chipping: geometry, one-pass aggregation and per-chip tables."""
 
 from hyperspy_chipping.chipping._chip import chip
+from hyperspy_chipping.chipping._source import GuardedZarrArray
 from hyperspy_chipping.chipping._table import chip_table, source_index_image
 
-__all__ = ["chip", "chip_table", "source_index_image"]
+__all__ = ["GuardedZarrArray", "chip", "chip_table", "source_index_image"]

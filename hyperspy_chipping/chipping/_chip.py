@@ -43,6 +43,7 @@ from hyperspy_chipping.chipping._geometry import (
     label_regions,
     parse_pair,
 )
+from hyperspy_chipping.chipping._source import check_counts, guard_lazy_data
 
 _logger = logging.getLogger(__name__)
 
@@ -135,16 +136,6 @@ def check_source(signal) -> None:
                 f"The {axis.name!r} axis of `signal` is not uniform; chipping "
                 "needs uniform axes."
             )
-    data = signal.data
-    if not signal._lazy and (
-        np.issubdtype(data.dtype, np.floating)
-        or np.issubdtype(data.dtype, np.signedinteger)
-    ):
-        if not data.min() >= 0:  # one pass, no temporary; False for NaN too
-            raise ValueError(
-                "`signal` has negative or NaN counts; EDS counts must be finite "
-                "and >= 0."
-            )
     if "Chipping" in signal.metadata:
         raise ValueError(
             "`signal` is already chipped (it has metadata.Chipping); chip the "
@@ -202,6 +193,9 @@ def chip_arrays(
         Content of ``metadata.Chipping``.
     """
     check_source(signal)
+    source_data, guards = guard_lazy_data(signal.data)
+    for guard in guards:
+        guard.check()  # a missing chunk is refused now, not read as zeros
     am = signal.axes_manager
     nav_shape = tuple(am.navigation_shape)
     ndim = len(nav_shape)
@@ -220,8 +214,10 @@ def chip_arrays(
             )
         label_image = _labels_array(labels, nav_shape)
         regions = label_regions(label_image)
-        dtype = accumulator_dtype(signal.data.dtype, regions["n_pixels"].max())
-        data = sum_labels(signal.data, regions["index"], regions["labels"].size, dtype)
+        largest = int(regions["n_pixels"].max())
+        dtype = accumulator_dtype(signal.data.dtype, largest)
+        source_data = check_counts(source_data, largest)
+        data = sum_labels(source_data, regions["index"], regions["labels"].size, dtype)
         axes = [
             {
                 "name": "Chip",
@@ -267,11 +263,12 @@ def chip_arrays(
                 dtype.itemsize,
                 f"size={size}, step={step}",
             )
+        source_data = check_counts(source_data, int(np.prod(size)))
         if kernel == "gaussian":
             weights = [gaussian_weights(s) for s in size]
-            data = weighted_windows(signal.data, bounds, weights)
+            data = weighted_windows(source_data, bounds, weights)
         else:
-            data = sum_grid(signal.data, bounds, dtype)
+            data = sum_grid(source_data, bounds, dtype)
         axes = []
         for i in reversed(range(ndim)):
             src = am.navigation_axes[i]

@@ -23,6 +23,7 @@ import numpy as np
 from hyperspy_chipping.chipping._table import (
     _chipping,
     chip_table,
+    flat_chip_index,
     source_index_image,
 )
 
@@ -58,6 +59,15 @@ def source_map(signal, values):
         values = values.data
     if hasattr(values, "compute"):
         values = values.compute()
+    if hasattr(values, "to_numpy") and values.ndim == 1:  # a DataFrame column
+        title = str(getattr(values, "name", "") or "")
+        n_chips = int(np.prod(nav_shape))
+        if len(values) != n_chips:
+            raise ValueError(
+                f"`values` as a table column must have one row per chip "
+                f"({n_chips}), got {len(values)}."
+            )
+        values = values.to_numpy(dtype=float).reshape(nav_shape)
     values = np.asarray(values)
     if values.shape != nav_shape:
         raise ValueError(
@@ -74,32 +84,122 @@ def source_map(signal, values):
     return out
 
 
-def plot_chip_outlines(signal, image=None, *, ids=True, ax=None, color="w"):
-    """Draw chip outlines (and ids) over an image of the source map.
+#: Most outlines drawn: beyond, windows overlap into a moire, and only an
+#: evenly spread subset is outlined (and no ids are written).
+MAX_OUTLINES = 400
 
-    See :meth:`hyperspy_chipping.signals.ChippedEDSSpectrum.plot_chips`.
+
+def _subset(n_chips: int, nav_shape: tuple[int, ...]) -> np.ndarray:
+    """Flat indices of an evenly strided subset of at most ~MAX_OUTLINES."""
+    stride = max(1, int(np.ceil(np.sqrt(n_chips / MAX_OUTLINES))))
+    index = np.arange(n_chips).reshape(nav_shape)
+    return index[tuple(slice(None, None, stride) for _ in nav_shape)].ravel()
+
+
+def draw_outlines(signal, ax, *, ids=True, color="w"):
+    """Draw the chip outlines (and ids) of `signal` in `ax`, source units.
+
+    Grid and window chips are rectangles, label chips contours; with more
+    than ``MAX_OUTLINES`` chips (per-pixel windows) only an evenly spread
+    subset is outlined and no id is written.
+
+    Returns
+    -------
+    list
+        The matplotlib artists added.
     """
-    import matplotlib.pyplot as plt
     from matplotlib.collections import PatchCollection
     from matplotlib.patches import Rectangle
     from matplotlib.patheffects import withStroke
 
     meta = _chipping(signal)
     src = meta["Source"]
+    table = chip_table(signal)
+    (sx, sy), (ox, oy) = src["scale"], src["offset"]
+    shape = tuple(src["navigation_shape"][::-1])
+    artists = []
+    if meta["scheme"] == "labels":
+        label_image = np.asarray(meta["label_image"])
+        xs = ox + sx * np.arange(shape[1])
+        ys = oy + sy * np.arange(shape[0])
+        levels = np.unique(label_image)[:-1] + 0.5
+        if levels.size:
+            artists.append(
+                ax.contour(
+                    xs, ys, label_image, levels=levels, colors=color, linewidths=0.8
+                )
+            )
+        shown = np.arange(table["x"].size)
+    else:
+        nav_shape = tuple(signal.axes_manager.navigation_shape[::-1]) or (1,)
+        shown = _subset(table["x"].size, nav_shape)
+        rects = [
+            Rectangle(
+                (ox + sx * (table["x0"][i] - 0.5), oy + sy * (table["y0"][i] - 0.5)),
+                sx * (table["x1"][i] - table["x0"][i]),
+                sy * (table["y1"][i] - table["y0"][i]),
+            )
+            for i in shown
+        ]
+        collection = PatchCollection(
+            rects, facecolor="none", edgecolor=color, linewidth=0.6
+        )
+        ax.add_collection(collection)
+        artists.append(collection)
+    if ids and shown.size == table["x"].size and shown.size <= MAX_OUTLINES:
+        names = (
+            table["label"] if meta["scheme"] == "labels" else flat_chip_index(signal)
+        )
+        for name, x, y in zip(names, table["x"], table["y"]):
+            artists.append(
+                ax.text(
+                    x,
+                    y,
+                    str(name),
+                    color=color,
+                    ha="center",
+                    va="center",
+                    fontsize=6,
+                    path_effects=[withStroke(linewidth=1.5, foreground="k")],
+                )
+            )
+    return artists
+
+
+def plot_chip_outlines(
+    signal, image=None, *, ids=True, ax=None, color="w", cmap="gray", title=None
+):
+    """Draw chip outlines (and ids) over an image of the source map.
+
+    See :meth:`hyperspy_chipping.signals.ChippedEDSSpectrum.plot_chips`.
+    """
+    import matplotlib.pyplot as plt
+
+    meta = _chipping(signal)
+    src = meta["Source"]
     if len(src["navigation_shape"]) != 2:
         raise ValueError("plot_chips needs chips of a 2-D map, not of a line scan.")
-    table = chip_table(signal)
     shape = tuple(src["navigation_shape"][::-1])
+    nav_shape = tuple(signal.axes_manager.navigation_shape[::-1])
+    label = "counts"
     if image is None:
         image = source_map(signal, summed_counts(signal))
+        title = "chip counts" if title is None else title
+    elif hasattr(image, "metadata"):
+        label = image.metadata.get_item("Signal.quantity", "") or ""
+        if title is None:
+            title = image.metadata.General.title
     data = np.asarray(getattr(image, "data", image), dtype=float)
+    if data.shape == nav_shape and data.shape != shape:
+        # One value per chip (e.g. a composition map): paint it on the pixels.
+        data = source_map(signal, data).data
     if data.shape != shape:
         raise ValueError(
             f"`image` must have the source navigation shape {shape} (data "
-            f"order), got shape {data.shape}."
+            f"order) or the chips' navigation shape {nav_shape}, got shape "
+            f"{data.shape}."
         )
-    sx, sy = src["scale"]
-    ox, oy = src["offset"]
+    (sx, sy), (ox, oy) = src["scale"], src["offset"]
     extent = (
         ox - sx / 2,
         ox + sx * (shape[1] - 0.5),
@@ -108,42 +208,12 @@ def plot_chip_outlines(signal, image=None, *, ids=True, ax=None, color="w"):
     )
     if ax is None:
         _, ax = plt.subplots()
-    ax.imshow(data, extent=extent, cmap="gray", interpolation="nearest")
-    if meta["scheme"] == "labels":
-        label_image = np.asarray(meta["label_image"])
-        xs = ox + sx * np.arange(shape[1])
-        ys = oy + sy * np.arange(shape[0])
-        levels = np.unique(label_image)[:-1] + 0.5
-        if levels.size:
-            ax.contour(xs, ys, label_image, levels=levels, colors=color, linewidths=0.8)
-    else:
-        rects = [
-            Rectangle(
-                (ox + sx * (x0 - 0.5), oy + sy * (y0 - 0.5)),
-                sx * (x1 - x0),
-                sy * (y1 - y0),
-            )
-            for y0, y1, x0, x1 in zip(
-                table["y0"], table["y1"], table["x0"], table["x1"]
-            )
-        ]
-        ax.add_collection(
-            PatchCollection(rects, facecolor="none", edgecolor=color, linewidth=0.6)
-        )
-    if ids:
-        key = "label" if meta["scheme"] == "labels" else None
-        names = table[key] if key else np.arange(table["x"].size)
-        for name, x, y in zip(names, table["x"], table["y"]):
-            ax.text(
-                x,
-                y,
-                str(name),
-                color=color,
-                ha="center",
-                va="center",
-                fontsize=6,
-                path_effects=[withStroke(linewidth=1.5, foreground="k")],
-            )
+    im = ax.imshow(data, extent=extent, cmap=cmap, interpolation="nearest")
+    colorbar = plt.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    colorbar.set_label(label)
+    draw_outlines(signal, ax, ids=ids, color=color)
+    if title:
+        ax.set_title(title)
     ax.set_xlabel(f"{src['names'][0]} ({src['units'][0]})")
     ax.set_ylabel(f"{src['names'][1]} ({src['units'][1]})")
     return ax

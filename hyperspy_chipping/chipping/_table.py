@@ -43,21 +43,56 @@ def _chipping(signal) -> dict:
     return signal.metadata.Chipping.as_dictionary()
 
 
-def _axis_indices(axis, offset0: float, scale0: float, n: int) -> np.ndarray:
-    index = np.rint((np.asarray(axis.axis) - offset0) / scale0).astype(np.int64)
-    if index.min() < 0 or index.max() >= n:
+_STALE = (
+    "metadata.Chipping no longer matches this signal: {what}. A HyperSpy "
+    "operation (rebin, transpose, re-calibration, ...) changed the chip axes; "
+    "chip the source map again (s.chip(...))."
+)
+
+
+def _expected_axes(meta: dict) -> list[tuple[str, float, float, int]]:
+    """(name, offset, scale, number of chips) of every chip axis at chipping.
+
+    One tuple per navigation axis of the source map (navigation order), or
+    the one ``Chip`` axis of label chips.
+    """
+    if meta["scheme"] == "labels":
+        return [("Chip", 0.0, 1.0, len(meta["labels"]))]
+    src = meta["Source"]
+    out = []
+    for i in range(len(meta["size"])):
+        offset0, scale0 = chip_axis(
+            src["offset"][i], src["scale"][i], meta["size"][i], meta["step"][i]
+        )
+        out.append((src["names"][i], offset0, scale0, len(meta["xy"[i] + "_bounds"])))
+    return out
+
+
+def _axis_indices(axis, name, offset0: float, scale0: float, n: int) -> np.ndarray:
+    position = (np.asarray(axis.axis, dtype=float) - offset0) / scale0
+    index = np.rint(position).astype(np.int64)
+    if (
+        index.size == 0
+        or index.min() < 0
+        or index.max() >= n
+        or np.abs(position - index).max() > 1e-3
+    ):
         raise ValueError(
-            f"The navigation axis {axis.name!r} no longer matches "
-            "metadata.Chipping (was it rebinned or re-calibrated?)."
+            _STALE.format(
+                what=f"the values of navigation axis {axis.name!r} are not chip "
+                f"positions of axis {name!r} (offset {offset0:g}, scale {scale0:g})"
+            )
         )
     return index
 
 
 def chip_indices(signal) -> list[np.ndarray]:
-    """Index of every chip along each navigation axis, in navigation order.
+    """Index of every chip along each chip axis of the complete chip set.
 
     For grid and window chips the indices are the chip columns (x) and rows
-    (y) in the full chip grid; for labels they index ``Chipping.labels``.
+    (y) in the full chip grid; for labels they index ``Chipping.labels``. An
+    axis that integer indexing removed (``chips.inav[3]``) gives its one
+    index, recorded in ``Chipping.fixed_index``.
 
     Parameters
     ----------
@@ -67,21 +102,81 @@ def chip_indices(signal) -> list[np.ndarray]:
     Returns
     -------
     list of numpy.ndarray
-        One integer array per navigation axis.
+        One integer array per chip axis of the source (navigation order).
+
+    Raises
+    ------
+    ValueError
+        If the navigation axes no longer match ``metadata.Chipping``.
     """
     meta = _chipping(signal)
-    axes = signal.axes_manager.navigation_axes
-    if meta["scheme"] == "labels":
-        return [_axis_indices(axes[0], 0.0, 1.0, len(meta["labels"]))]
-    src = meta["Source"]
-    out = []
-    for i, axis in enumerate(axes):
-        offset0, scale0 = chip_axis(
-            src["offset"][i], src["scale"][i], meta["size"][i], meta["step"][i]
+    expected = _expected_axes(meta)
+    fixed = list(meta.get("fixed_index", [-1] * len(expected)))
+    axes = list(signal.axes_manager.navigation_axes)
+    n_free = sum(f < 0 for f in fixed)
+    if len(axes) != n_free:
+        raise ValueError(
+            _STALE.format(
+                what=f"it has {len(axes)} navigation axes where the chips have {n_free}"
+            )
         )
-        n = len(meta["xy"[i] + "_bounds"])
-        out.append(_axis_indices(axis, offset0, scale0, n))
+    names = [str(e[0]) for e in expected]
+    check_names = len(set(names)) == len(names)
+    free = iter(axes)
+    out = []
+    for i, (name, offset0, scale0, n) in enumerate(expected):
+        if fixed[i] >= 0:
+            out.append(np.array([fixed[i]], dtype=np.int64))
+            continue
+        axis = next(free)
+        if check_names and str(axis.name) != str(name):
+            raise ValueError(
+                _STALE.format(
+                    what=f"navigation axis {axis.name!r} stands where the chip "
+                    f"axis {name!r} was"
+                )
+            )
+        out.append(_axis_indices(axis, name, offset0, scale0, n))
     return out
+
+
+def sliced_fixed_index(signal, array_slices) -> list[int] | None:
+    """``Chipping.fixed_index`` of `signal` sliced by `array_slices`.
+
+    Integer indexing removes a navigation axis, and with it the position of
+    the chips along that axis: the index is recorded so that the sliced
+    chips keep their identity (``chip_id``, pixel bounds).
+
+    Parameters
+    ----------
+    signal : hyperspy.signal.BaseSignal
+        A chipped signal, before slicing.
+    array_slices : tuple
+        HyperSpy's array slices (data order) of the slicing.
+
+    Returns
+    -------
+    list of int or None
+        Per chip axis: the fixed index, or -1 where the axis remains; None
+        if `signal` is not chipped or its geometry is stale.
+    """
+    if "Chipping" not in signal.metadata:
+        return None
+    try:
+        indices = chip_indices(signal)
+    except ValueError:
+        return None
+    meta = signal.metadata.Chipping.as_dictionary()
+    fixed = list(meta.get("fixed_index", [-1] * len(indices)))
+    nav = iter(signal.axes_manager.navigation_axes)
+    for i in range(len(fixed)):
+        if fixed[i] >= 0:
+            continue
+        axis = next(nav)
+        where = array_slices[axis.index_in_array]
+        if not isinstance(where, slice):
+            fixed[i] = int(indices[i][int(where)])
+    return fixed
 
 
 def chip_table(signal) -> dict[str, np.ndarray]:

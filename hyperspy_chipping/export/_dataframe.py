@@ -22,7 +22,7 @@ import dask.array as da
 import numpy as np
 import pandas as pd
 
-from hyperspy_chipping.chipping._table import chip_table
+from hyperspy_chipping.chipping._table import chip_table, flat_chip_index
 
 SPECTRUM_FORMATS = ("array", "wide")
 
@@ -139,8 +139,6 @@ def quantification_columns(signal, data=None) -> dict[str, np.ndarray]:
     q = ensure_results(signal, data)
     if q is None:
         return {}
-    from hyperspy_chipping.chipping._table import flat_chip_index
-
     index = flat_chip_index(signal)
     cols = {}
     for prefix, key in (("at", "atomic_percent"), ("wt", "weight_percent")):
@@ -170,8 +168,39 @@ def quantification_columns(signal, data=None) -> dict[str, np.ndarray]:
     return cols
 
 
+def _image_columns(signal, images) -> tuple[dict, dict]:
+    """``image_<name>`` columns of tiles, and their description for attrs."""
+    from hyperspy_chipping.export._tiles import chip_tiles, tile_cells
+
+    if not isinstance(images, dict):
+        raise TypeError(
+            "`images` must be a dict {name: image}, e.g. {'HAADF': haadf}, got "
+            f"{type(images).__name__}."
+        )
+    columns, described = {}, {}
+    for name, image in images.items():
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(
+                f"`images` names become column names image_<name>: use a "
+                f"Python identifier such as 'HAADF', got {name!r}."
+            )
+        tiles, factor = chip_tiles(signal, image)
+        columns[f"image_{name}"] = tile_cells(tiles)
+        described[name] = {
+            "column": f"image_{name}",
+            "tile_shape": list(tiles.shape[1:]),
+            "pixels_per_map_pixel": list(factor),
+        }
+    return columns, described
+
+
 def chips_to_dataframe(
-    signal, *, spectra=False, spectrum_format="array", show_progressbar=None
+    signal,
+    *,
+    spectra=False,
+    spectrum_format="array",
+    images=None,
+    show_progressbar=None,
 ):
     """One row per chip: geometry, counts and, on request, the spectrum.
 
@@ -185,6 +214,9 @@ def chips_to_dataframe(
             f"{spectrum_format!r}."
         )
     table = chip_table(signal)
+    image_columns, image_attrs = (
+        _image_columns(signal, images) if images is not None else ({}, {})
+    )
     n_channels = signal.axes_manager.signal_axes[0].size
     data = signal.data
     if isinstance(data, da.Array):
@@ -193,15 +225,13 @@ def chips_to_dataframe(
         import hyperspy.api as hs
         from dask.diagnostics import ProgressBar
 
-        from hyperspy_chipping.quantification._run import check_source_file
-
-        check_source_file(signal)
         if show_progressbar is None:
             show_progressbar = hs.preferences.General.show_progressbar
         with ProgressBar() if show_progressbar else contextlib.nullcontext():
             data = data.compute()
     flat = np.asarray(data).reshape(-1, n_channels)
-    columns = {"chip_id": np.arange(flat.shape[0])}
+    # The chip's index in the complete chip set: its identity after slicing.
+    columns = {"chip_id": flat_chip_index(signal)}
     columns.update(table)
     columns["counts"] = flat.sum(axis=1)
     columns.update(quantification_columns(signal, np.asarray(data)))
@@ -213,5 +243,9 @@ def chips_to_dataframe(
             width = max(4, len(str(n_channels - 1)))
             names = [f"ch_{i:0{width}d}" for i in range(n_channels)]
             df = pd.concat([df, pd.DataFrame(flat, columns=names)], axis=1)
+    for name, cells in image_columns.items():
+        df[name] = cells
     df.attrs = dataframe_attrs(signal)
+    if image_attrs:
+        df.attrs["images"] = image_attrs
     return df

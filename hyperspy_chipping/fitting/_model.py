@@ -37,7 +37,7 @@ def fit_model(signal):
 
     from hyperspy_chipping.quantification._run import ensure_results
 
-    q = ensure_results(signal)
+    q = ensure_results(signal, stale="raise")
     if q is None:
         raise ValueError(
             "This signal has not been quantified: call quantify_chips() first."

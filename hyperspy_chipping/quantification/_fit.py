@@ -160,7 +160,11 @@ def parse_kfactors(kfactors, xray_lines, elements, intensity, default=None):
                 f"`kfactors` key {key!r}: quantify a main line (Ka, La, Ma) or "
                 "a shell (K, L, M)."
             )
-        if not isinstance(value, numbers.Real) or not np.isfinite(value) or value <= 0:
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+            raise TypeError(
+                f"`kfactors[{key!r}]` must be a positive number, got {value!r}."
+            )
+        if not np.isfinite(value) or value <= 0:
             raise ValueError(
                 f"`kfactors[{key!r}]` must be a positive number, got {value!r}."
             )

@@ -57,6 +57,7 @@ from hyperspy_chipping.quantification._fit import (
     prepare_model,
     solve_model,
 )
+from hyperspy_chipping.quantification._validate import beam_energy, check_options
 
 _UNITS_TO_M = {"m": 1.0, "µm": 1e-6, "um": 1e-6, "nm": 1e-9, "Å": 1e-10, "A": 1e-10}
 #: Chips per task on the eager path (quantify_block then works through them
@@ -80,6 +81,8 @@ def calibration_subset(nav_shape: tuple[int, ...]) -> tuple[slice, ...]:
     >>> calibration_subset((492, 492))
     (slice(None, None, 6), slice(None, None, 6))
     """
+    if not nav_shape:  # a single chip (integer-indexed)
+        return ()
     n = int(np.prod(nav_shape))
     stride = max(1, int(np.ceil((n / CALIBRATION_CHIPS) ** (1 / len(nav_shape)))))
     return tuple(slice(None, None, stride) for _ in nav_shape)
@@ -115,6 +118,8 @@ def _pixel_dose(signal, method):
 def parse_request(signal, kfactors, **options):
     """Validate a quantify_chips request; return the normalised request."""
     method = _choice("method", options["method"], METHODS)
+    require_chipping(signal)
+    options = check_options(signal, options)
     intensity = options["intensity"]
     if intensity is not None:
         _choice("intensity", intensity, INTENSITIES)
@@ -128,14 +133,13 @@ def parse_request(signal, kfactors, **options):
     if order is None:
         order = 6 if background == "polynomial" else 5
     md = signal.metadata
-    require_chipping(signal)
     elements = list(md.get_item("Sample.elements", []))
     if not elements:
         raise ValueError(
             "No elements to fit: set them with s.add_elements([...]) (they are "
             "in metadata.Sample.elements)."
         )
-    beam_energy = float(md.get_item("Acquisition_instrument.TEM.beam_energy", 300.0))
+    beam_kv = beam_energy(signal)
     offset, scale, size = energy_axis_kev(signal)
     energy_range = options["energy_range"]
     low, high = (DEFAULT_LOW_ENERGY, offset + scale * (size - 1))
@@ -143,7 +147,7 @@ def parse_request(signal, kfactors, **options):
         low, high = energy_range
 
     def default(element):
-        return default_line(element, beam_energy, (low, high))
+        return default_line(element, beam_kv, (low, high))
 
     lines_k, convention = parse_kfactors(
         kfactors,
@@ -177,6 +181,15 @@ def parse_request(signal, kfactors, **options):
         background_order=order,
         energy_range=energy_range,
     )
+    n_terms = len(prep["families"]) + int(order) + 1
+    if len(prep["channels"]) <= n_terms:
+        lo, hi = prep["energy_range"]
+        raise ValueError(
+            f"The fit range {lo:.3f}-{hi:.3f} keV holds {len(prep['channels'])} "
+            f"channels, not more than the {n_terms} terms of the model "
+            f"({len(prep['families'])} line families and a background of order "
+            f"{order}): widen `energy_range` or lower `background_order`."
+        )
     request = {
         "method": method,
         "intensity": convention,
@@ -188,6 +201,9 @@ def parse_request(signal, kfactors, **options):
         "kfactors": lines_k,
         "energy_range": list(prep["energy_range"]),
         "refine": bool(options["refine"]),
+        # What the results were computed on: checked whenever they are read.
+        "energy_axis": [float(offset), float(scale), int(size)],
+        "fit_channels": [int(prep["channels"][0]), int(prep["channels"][-1]) + 1],
     }
     if options["thickness"] is not None:
         request["thickness"] = options["thickness"]
@@ -383,16 +399,73 @@ def quantify_chipped(signal, kfactors, **options):
     return results
 
 
-def ensure_results(signal, data=None):
+def stale_reason(signal, q, data=None) -> str | None:
+    """Why the stored quantification `q` no longer describes `signal`, if so.
+
+    The energy axis must be the one quantified and, where results are
+    stored, every chip must still hold the counts it was fitted with (data
+    written in place after ``quantify_chips`` fail this).
+
+    Returns
+    -------
+    str or None
+        The reason, or None if `q` is current.
+    """
+    if "energy_axis" in q:
+        now = energy_axis_kev(signal)
+        then = list(q.energy_axis)
+        if int(now[2]) != int(then[2]) or not np.allclose(
+            now[:2], then[:2], rtol=1e-9, atol=1e-12
+        ):
+            return (
+                "the energy axis has changed since quantify_chips() (offset, "
+                f"scale, size {then[0]:g} keV, {then[1]:g} keV, {then[2]} -> "
+                f"{now[0]:g} keV, {now[1]:g} keV, {now[2]})"
+            )
+    if "counts" in q and "atomic_percent" in q:
+        data = signal.data if data is None else data
+        if isinstance(data, da.Array):
+            return None  # lazy: recomputed from the data whenever it is read
+        # Stored counts are those of the fit channels.
+        start, stop = q.get_item("fit_channels", [0, data.shape[-1]])
+        flat = np.asarray(data).reshape(-1, data.shape[-1])
+        counts = flat[:, start:stop].sum(axis=1, dtype=float)
+        stored = np.asarray(q.counts)[flat_chip_index(signal)]
+        changed = ~np.isclose(counts, stored, rtol=1e-6, equal_nan=True)
+        if changed.any():
+            return (
+                f"the counts of {int(changed.sum())} of {changed.size} chips have "
+                "changed since quantify_chips() (was the data written in place?)"
+            )
+    return None
+
+
+def ensure_results(signal, data=None, *, stale="warn"):
     """Stored results of a quantified signal, computing them if needed.
 
     A lazy signal (or one computed after a lazy quantification) holds only
     the request: run it again on the chip spectra — `data` if given (already
     computed), else computed here, so that the source is read once — and
     store the results.
+
+    Results that no longer describe the signal (:func:`stale_reason`) are
+    not used: with ``stale="warn"`` one warning says why and None is
+    returned; with ``stale="raise"`` a ValueError is raised.
     """
     q = signal.metadata.get_item("Chipping.Quantification")
-    if q is None or "atomic_percent" in q:
+    if q is None:
+        return q
+    reason = stale_reason(signal, q, data)
+    if reason is not None:
+        message = (
+            f"metadata.Chipping.Quantification is stale: {reason}. Its results "
+            "are not used; call quantify_chips() again."
+        )
+        if stale == "raise":
+            raise ValueError(message)
+        warnings.warn(message, UserWarning, stacklevel=4)
+        return None
+    if "atomic_percent" in q:
         return q
     request = q.as_dictionary()
     options = dict(
@@ -409,27 +482,10 @@ def ensure_results(signal, data=None):
     )
     request, prep, params = parse_request(signal, request["kfactors"], **options)
     if data is None and signal._lazy:
-        check_source_file(signal)
         data = signal.data.compute()
     results = compute_results(signal, request, prep, params, data=data)
     store_results(signal, request, results)
     return signal.metadata.Chipping.Quantification
-
-
-def check_source_file(signal):
-    """Raise before computing a lazy signal whose source file is gone.
-
-    (A chunked store such as zarr returns fill values for missing chunks:
-    computing would silently give zeros.)
-    """
-    from pathlib import Path
-
-    path = signal.metadata.get_item("Chipping.Source.file", "")
-    if signal._lazy and path and not Path(path).exists():
-        raise FileNotFoundError(
-            f"The data of this lazy signal are read from {path!r}, which no "
-            "longer exists; nothing was computed. Load the file again."
-        )
 
 
 def composition_maps(signal, results, composition="atomic"):

@@ -20,12 +20,24 @@ from __future__ import annotations
 
 from exspy.signals import EDSTEMSpectrum, LazyEDSTEMSpectrum
 
+from hyperspy_chipping.chipping._source import guard_lazy_data
 from hyperspy_chipping.signals._compat import TEMDispatchMixin
+from hyperspy_chipping.signals._images import ChipImageMixin
+from hyperspy_chipping.signals._operations import ChipOperationsMixin
+from hyperspy_chipping.signals._plots import ChipPlotMixin
+from hyperspy_chipping.signals._precision import ChipPrecisionMixin
 
 _SIGNAL_TYPE = "EDS_TEM_chipped"
 
 
-class ChippedEDSSpectrum(TEMDispatchMixin, EDSTEMSpectrum):
+class ChippedEDSSpectrum(
+    ChipOperationsMixin,
+    ChipImageMixin,
+    ChipPlotMixin,
+    ChipPrecisionMixin,
+    TEMDispatchMixin,
+    EDSTEMSpectrum,
+):
     """EDS spectrum image (TEM) that can be cut into chips and quantified.
 
     Every method of :class:`exspy.signals.EDSTEMSpectrum` works as usual.
@@ -149,7 +161,12 @@ class ChippedEDSSpectrum(TEMDispatchMixin, EDSTEMSpectrum):
         )
 
     def to_dataframe(
-        self, *, spectra=False, spectrum_format="array", show_progressbar=None
+        self,
+        *,
+        spectra=False,
+        spectrum_format="array",
+        images=None,
+        show_progressbar=None,
     ):
         """Export the chips as a table, one row per chip.
 
@@ -160,6 +177,13 @@ class ChippedEDSSpectrum(TEMDispatchMixin, EDSTEMSpectrum):
         spectrum_format : {"array", "wide"}, default "array"
             With `spectra`: one ``spectrum`` column holding a 1-D array per
             chip, or one column per channel, ``ch_0000``, ``ch_0001``, ...
+        images : dict, optional
+            ``{name: image}``: add a column ``image_<name>`` holding the tile
+            of each image under each chip (see :meth:`chip_image`), e.g.
+            ``images={"HAADF": haadf}``. Each cell is a 1-D array of the
+            tile's rows (``numpy.stack(cell)`` gives the 2-D tile), the form
+            in which Parquet stores it; ``df.attrs["images"]`` gives the tile
+            shapes.
         show_progressbar : bool, optional
             Show a progress bar while a lazy signal is computed; default
             ``hs.preferences.General.show_progressbar``.
@@ -178,10 +202,11 @@ class ChippedEDSSpectrum(TEMDispatchMixin, EDSTEMSpectrum):
         Raises
         ------
         TypeError
-            If `spectra` is not a bool.
+            If `spectra` is not a bool or `images` not a dict.
         ValueError
-            If the signal has not been chipped or `spectrum_format` is
-            unknown.
+            If the signal has not been chipped, `spectrum_format` is
+            unknown, or an image does not fit the map (see
+            :meth:`chip_image`).
 
         Notes
         -----
@@ -213,6 +238,7 @@ class ChippedEDSSpectrum(TEMDispatchMixin, EDSTEMSpectrum):
             self,
             spectra=spectra,
             spectrum_format=spectrum_format,
+            images=images,
             show_progressbar=show_progressbar,
         )
 
@@ -416,9 +442,11 @@ class ChippedEDSSpectrum(TEMDispatchMixin, EDSTEMSpectrum):
 
         Parameters
         ----------
-        values : numpy.ndarray or hyperspy.signal.BaseSignal
+        values : numpy.ndarray or hyperspy.signal.BaseSignal or pandas.Series
             One value per chip, in the chips' navigation shape (data order),
-            e.g. a composition map returned by quantification.
+            e.g. a composition map returned by quantification; or a column
+            of :meth:`to_dataframe` (one value per row, in the table's
+            order), e.g. ``df["at_La"]``.
 
         Returns
         -------
@@ -459,22 +487,31 @@ class ChippedEDSSpectrum(TEMDispatchMixin, EDSTEMSpectrum):
 
         return source_map(self, values)
 
-    def plot_chips(self, image=None, *, ids=True, ax=None, color="w"):
+    def plot_chips(
+        self, image=None, *, ids=True, ax=None, color="w", cmap="gray", title=None
+    ):
         """Draw the chip outlines and ids over an image of the source map.
 
         Parameters
         ----------
         image : numpy.ndarray or hyperspy.signal.BaseSignal, optional
             Image of the source navigation shape, e.g. the summed intensity
-            ``s.sum(-1).T`` of the source map or a HAADF image. Default: the
-            chip counts painted back with :meth:`get_source_map`.
+            ``s.sum(-1).T`` of the source map or a HAADF image; or one value
+            per chip in the chips' navigation shape (e.g. a composition map
+            returned by :meth:`quantify_chips`), painted on the source
+            pixels. Default: the chip counts.
         ids : bool, default True
             Write each chip's id (``chip_id`` of :meth:`to_dataframe`, or the
-            label) at its centre.
+            label) at its centre. With more than 400 chips (per-pixel
+            windows) only an evenly spread subset is outlined, without ids.
         ax : matplotlib.axes.Axes, optional
             Axes to draw in; a new figure by default.
         color : str, default "w"
             Colour of outlines and ids.
+        cmap : str, default "gray"
+            Colour map of the image (it gets a colour bar).
+        title : str, optional
+            Title; default the image signal's title.
 
         Returns
         -------
@@ -484,8 +521,9 @@ class ChippedEDSSpectrum(TEMDispatchMixin, EDSTEMSpectrum):
         Raises
         ------
         ValueError
-            If `image` does not have the source navigation shape, the source
-            was a line scan, or the signal has not been chipped.
+            If `image` has neither the source nor the chips' navigation
+            shape, the source was a line scan, or the signal has not been
+            chipped.
 
         Examples
         --------
@@ -499,8 +537,21 @@ class ChippedEDSSpectrum(TEMDispatchMixin, EDSTEMSpectrum):
         """
         from hyperspy_chipping.chipping._display import plot_chip_outlines
 
-        return plot_chip_outlines(self, image, ids=ids, ax=ax, color=color)
+        return plot_chip_outlines(
+            self, image, ids=ids, ax=ax, color=color, cmap=cmap, title=title
+        )
 
 
 class LazyChippedEDSSpectrum(ChippedEDSSpectrum, LazyEDSTEMSpectrum):
-    """Lazy (dask) version of :class:`ChippedEDSSpectrum`."""
+    """Lazy (dask) version of :class:`ChippedEDSSpectrum`.
+
+    Data read from a chunked file (``.zspy``) are read through
+    :class:`~hyperspy_chipping.chipping.GuardedZarrArray`: a file or chunk
+    that has gone missing raises instead of being read as zeros.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        data, _ = guard_lazy_data(self.data)
+        if data is not self.data:
+            self.data = data

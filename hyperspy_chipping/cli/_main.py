@@ -14,11 +14,7 @@
 #
 # You should have received a copy of the GNU General Public License
 # along with hyperspy_chipping. If not, see <https://www.gnu.org/licenses/#GPL>.
-"""Command line: ``hyperspy-chipping``.
-
-Chip an EDS spectrum image (any file rosettasciio reads, or the embedded
-demo data), and write the per-chip table and a picture of the chips.
-"""
+"""The parser, the job and the entry point of ``hyperspy-chipping``."""
 
 from __future__ import annotations
 
@@ -27,6 +23,14 @@ import contextlib
 import logging
 import sys
 from pathlib import Path
+
+from hyperspy_chipping.cli._outputs import (
+    Outputs,
+    UsageError,
+    check_outputs,
+    write_all,
+)
+from hyperspy_chipping.cli._wording import cli_warnings, cli_wording
 
 _logger = logging.getLogger(__name__)
 
@@ -47,7 +51,25 @@ examples:
       --kfactors Sr_Ka=1.8 Ti_Ka=1.1 O_Ka=2.0 La_La=2.5 Fe_Ka=1.0
   hyperspy-chipping map.bcf --size 16 12 --remainder keep -o chips.csv
   hyperspy-chipping map.hspy --size 20 --step 10 --lazy
+
+The table format follows the extension of -o (.parquet, .pq or .csv).
+Existing files are not replaced without --overwrite; a failed run writes
+nothing. Exit status: 0 on success, 2 on bad arguments or input, 130 when
+interrupted.
 """
+
+
+def _pixels(text: str) -> int:
+    """A whole number of pixels, at least 1 (an argparse ``type``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number of pixels >= 1, got {text!r}"
+        )
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--size",
-        type=int,
+        type=_pixels,
         nargs="+",
         default=[15],
         metavar="PX",
@@ -87,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--step",
-        type=int,
+        type=_pixels,
         nargs="+",
         metavar="PX",
         help="distance between chips in pixels, smaller than --size for "
@@ -132,11 +154,19 @@ def build_parser() -> argparse.ArgumentParser:
         "-o",
         "--output",
         default="chips.parquet",
-        help="table to write; .parquet or .csv (default: chips.parquet)",
+        help="table to write; the extension sets the format: .parquet or .pq "
+        "(Parquet, spectra in one array column) or .csv (one column per "
+        "channel) (default: chips.parquet)",
     )
     p.add_argument(
         "--png",
-        help="picture of the chips to write (default: the output name with .png)",
+        help="picture of the chips to write, ending in .png (default: the "
+        "output name with .png)",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the table and the picture if they exist (default: refuse)",
     )
     p.add_argument(
         "--no-spectra",
@@ -150,13 +180,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--demo-shape",
-        type=int,
+        type=_pixels,
         nargs=2,
         default=[100, 100],
         metavar=("X", "Y"),
         help="size of the demo map in pixels (default: 100 100)",
     )
-    p.add_argument("-v", "--verbose", action="store_true", help="say more")
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="say more (progress messages, deprecation warnings)",
+    )
     return p
 
 
@@ -229,32 +264,136 @@ def select_spectrum_image(signals, name: str = "the file"):
 def parse_kfactors(items: list[str]) -> dict[str, float]:
     """``["La_La=2.5", "Fe_Ka=1"]`` -> ``{"La_La": 2.5, "Fe_Ka": 1.0}``.
 
+    Parameters
+    ----------
+    items : list of str
+        ``LINE=K`` items, as ``--kfactors`` takes them.
+
+    Returns
+    -------
+    dict
+        K-factor by X-ray line.
+
     Raises
     ------
-    ValueError
-        For an item that is not ``LINE=number``.
+    UsageError
+        For an item that is not ``LINE=K`` with an X-ray line such as
+        ``La_La`` or ``La_L`` and a positive number K, or a line given twice.
 
     Examples
     --------
     >>> parse_kfactors(["La_La=2.5", "Fe_Ka=1"])
     {'La_La': 2.5, 'Fe_Ka': 1.0}
     """
+    import math
+
+    from hyperspy_chipping.fitting import split_xray_line
+
     out = {}
     for item in items:
-        line, sep, value = item.partition("=")
+        line, sep, value = (part.strip() for part in item.partition("="))
         try:
-            out[line.strip()] = float(value)
+            k = float(value)
+            split_xray_line(line)
         except ValueError:
             sep = ""
-        if not sep or not line.strip():
-            raise ValueError(
-                f"--kfactors takes LINE=K items such as La_La=2.5, got {item!r}."
+        if not sep or not math.isfinite(k) or k <= 0:
+            raise UsageError(
+                "argument --kfactors: takes LINE=K items with an X-ray line and "
+                f"a positive number, such as La_La=2.5, got {item!r}."
             )
+        if line in out:
+            raise UsageError(f"argument --kfactors: {line} is given twice.")
+        out[line] = k
     return out
+
+
+def check_arguments(args: argparse.Namespace) -> Outputs:
+    """Check the arguments that can be checked before reading any data.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        As :func:`build_parser` returns them.
+
+    Returns
+    -------
+    Outputs
+        The files the run will write.
+
+    Raises
+    ------
+    UsageError
+        For a bad argument, naming the option and the value.
+
+    Examples
+    --------
+    >>> args = build_parser().parse_args(["--size", "10", "-o", "chips.txt"])
+    >>> check_arguments(args)
+    Traceback (most recent call last):
+    UsageError: argument -o/--output: unknown table format '.txt' in 'chips.txt': ...
+    """
+    for option in ("size", "step"):
+        values = getattr(args, option)
+        if values is not None and len(values) > 2:
+            raise UsageError(
+                f"argument --{option}: takes one value (square chips) or two "
+                f"(x y), got {len(values)}: {' '.join(map(str, values))}."
+            )
+    if args.file is not None and not Path(args.file).exists():  # .zspy: a folder
+        raise UsageError(f"argument FILE: {args.file!r} does not exist.")
+    if args.kfactors is not None:
+        parse_kfactors(args.kfactors)
+    if args.elements:
+        from exspy.material import elements as elements_db
+
+        unknown = [el for el in args.elements if el not in elements_db]
+        if unknown:
+            what = "is not a chemical element symbol"
+            if len(unknown) > 1:
+                what = "are not chemical element symbols"
+            raise UsageError(
+                f"argument --elements: {' '.join(unknown)} {what} (write them "
+                "as Sr Ti O La Fe)."
+            )
+    return check_outputs(
+        args.output, args.png, overwrite=args.overwrite, source=args.file
+    )
+
+
+def _load(args: argparse.Namespace):
+    """The spectrum image to chip, a matching image (or None) and k-factors."""
+    if args.file is None:
+        from hyperspy_chipping.data import sto_lfo_cross_section
+
+        s = sto_lfo_cross_section(tuple(args.demo_shape))
+        s.set_signal_type("EDS_TEM_chipped")
+        kfactors = args.kfactors
+        if kfactors is None:
+            known = s.metadata.Simulation.kfactors.as_dictionary()
+            kfactors = [f"{line}={k}" for line, k in known.items()]
+        return (s.as_lazy() if args.lazy else s), None, kfactors
+    import hyperspy.api as hs
+
+    # Velox and Bruker files hold several signals: the HAADF image comes
+    # along with the spectrum image. rosettasciio reads a Velox spectrum
+    # image right only when asked for it alone: then load the images.
+    if Path(args.file).suffix.lower() == ".emd":
+        loaded = hs.load(args.file, lazy=args.lazy, select_type="spectrum_image")
+        loaded = loaded if isinstance(loaded, list) else [loaded]
+        images = hs.load(args.file, lazy=args.lazy, select_type="images")
+        loaded += images if isinstance(images, list) else [images]
+    else:
+        loaded = hs.load(args.file, lazy=args.lazy)
+    s, image = select_spectrum_image(loaded, args.file)
+    return s, image, args.kfactors
 
 
 def run(args: argparse.Namespace) -> dict:
     """Run the chipping job described by parsed command-line arguments.
+
+    The arguments and the outputs are checked before any data are read; the
+    table and the picture are written together at the end, or not at all.
 
     Parameters
     ----------
@@ -265,7 +404,13 @@ def run(args: argparse.Namespace) -> dict:
     -------
     dict
         ``table`` and ``png`` paths written, ``n_chips``.
+
+    Raises
+    ------
+    UsageError
+        For a bad argument (see :func:`check_arguments`).
     """
+    outputs = check_arguments(args)
     import matplotlib
 
     matplotlib.use("agg")
@@ -274,33 +419,7 @@ def run(args: argparse.Namespace) -> dict:
 
     from hyperspy_chipping.chipping._display import summed_counts
 
-    if args.file is None:
-        from hyperspy_chipping.data import sto_lfo_cross_section
-
-        s = sto_lfo_cross_section(tuple(args.demo_shape))
-        s.set_signal_type("EDS_TEM_chipped")
-        image = None
-        if args.kfactors is None:
-            args.kfactors = [
-                f"{line}={k}"
-                for line, k in s.metadata.Simulation.kfactors.as_dictionary().items()
-            ]
-        if args.lazy:
-            s = s.as_lazy()
-    else:
-        import hyperspy.api as hs
-
-        # Velox and Bruker files hold several signals: the HAADF image comes
-        # along with the spectrum image. rosettasciio reads a Velox spectrum
-        # image right only when asked for it alone: then load the images.
-        if Path(args.file).suffix.lower() == ".emd":
-            loaded = hs.load(args.file, lazy=args.lazy, select_type="spectrum_image")
-            loaded = loaded if isinstance(loaded, list) else [loaded]
-            images = hs.load(args.file, lazy=args.lazy, select_type="images")
-            loaded += images if isinstance(images, list) else [images]
-        else:
-            loaded = hs.load(args.file, lazy=args.lazy)
-        s, image = select_spectrum_image(loaded, args.file)
+    s, image, kfactors = _load(args)
     if args.elements:
         s.add_elements(args.elements)
     size = args.size[0] if len(args.size) == 1 else tuple(args.size)
@@ -308,12 +427,11 @@ def run(args: argparse.Namespace) -> dict:
     if args.step:
         step = args.step[0] if len(args.step) == 1 else tuple(args.step)
     chips = s.chip(size, step=step, remainder=args.remainder)
-    if args.kfactors:
+    if kfactors:
         chips.quantify_chips(
-            parse_kfactors(args.kfactors), intensity=args.intensity, model=args.model
+            parse_kfactors(kfactors), intensity=args.intensity, model=args.model
         )
-    out = Path(args.output)
-    csv = out.suffix.lower() == ".csv"
+    csv = outputs.table_format == "csv"
     # One progress bar over both computations of a lazy map.
     progress = ProgressBar() if s._lazy else contextlib.nullcontext()
     with progress:
@@ -325,16 +443,37 @@ def run(args: argparse.Namespace) -> dict:
         )
         if image is None:
             image = summed_counts(s)
-    if csv:
-        df.to_csv(out, index=False)
-    else:
-        df.to_parquet(out)
-    png = Path(args.png) if args.png else out.with_suffix(".png")
     ax = chips.plot_chips(image, ids=len(df) <= 400)
     ax.set_title(f"{len(df)} chips of {s.metadata.General.title or 'the map'}")
-    ax.figure.savefig(png, dpi=150, bbox_inches="tight")
-    plt.close(ax.figure)
-    return {"table": str(out), "png": str(png), "n_chips": len(df)}
+
+    def write_table(path):
+        if csv:
+            df.to_csv(path, index=False)
+        else:
+            df.to_parquet(path)
+
+    def write_png(path):
+        ax.figure.savefig(path, format="png", dpi=150, bbox_inches="tight")
+
+    try:
+        write_all(
+            [(outputs.table, write_table), (outputs.png, write_png)],
+            overwrite=args.overwrite,
+        )
+    finally:
+        plt.close(ax.figure)
+    return {"table": str(outputs.table), "png": str(outputs.png), "n_chips": len(df)}
+
+
+#: Errors that are the user's to fix: a message, no traceback.
+USER_ERRORS = (
+    ValueError,
+    TypeError,
+    NotImplementedError,
+    OSError,
+    MemoryError,
+    ImportError,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -348,23 +487,46 @@ def main(argv: list[str] | None = None) -> int:
     Returns
     -------
     int
-        Exit status: 0 on success, 2 on bad input.
+        Exit status: 0 on success; 2 on a bad argument (with the usage, as
+        argparse does) or bad input, with the message on stderr and nothing
+        written; 130 when interrupted.
+
+    Examples
+    --------
+    >>> import contextlib, sys
+    >>> with contextlib.redirect_stderr(sys.stdout):
+    ...     main(["-o", "chips.txt"])
+    usage: hyperspy-chipping ...
+    hyperspy-chipping: error: argument -o/--output: unknown table format '.txt' ...
+    2
     """
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help, or a bad argument (argparse said why)
+        return exit_.code if isinstance(exit_.code, int) else 2
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
-        result = run(args)
-    except (ValueError, TypeError, NotImplementedError, OSError) as err:
-        sys.stderr.write(f"hyperspy-chipping: error: {err}\n")
+        with cli_warnings(deprecations=args.verbose):
+            result = run(args)
+    except UsageError as err:
+        parser.print_usage(sys.stderr)
+        sys.stderr.write(f"{parser.prog}: error: {err}\n")
         return 2
+    except USER_ERRORS as err:
+        message = cli_wording(str(err))
+        if isinstance(err, ImportError) and err.name:
+            package = err.name.partition(".")[0]
+            message += f" (a package it needs is not installed: pip install {package})"
+        sys.stderr.write(f"{parser.prog}: error: {message}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write(f"{parser.prog}: interrupted; nothing was written\n")
+        return 130
     sys.stdout.write(
         f"wrote {result['n_chips']} chips to {result['table']} and {result['png']}\n"
     )
     return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
