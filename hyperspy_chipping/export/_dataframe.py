@@ -42,7 +42,8 @@ COLUMN_NOTES = {
     "sigma_0: intensity std at zero signal, g: variance per count of signal, "
     "1 for a lone peak)",
     "detected_<El>": "intensity above Currie's decision threshold L_C = 1.645 "
-    "sigma_0 (5 % false positives)",
+    "sigma_0 (5 % false positives in the Gaussian limit, up to ~10 % under "
+    "a background below one count)",
     "negative_<El>": "intensity below 0 (counted as 0 in the composition)",
     "chi2_red": "Pearson chi-squared per degree of freedom with model "
     "variances (unbiased at low counts)",

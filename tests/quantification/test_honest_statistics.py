@@ -311,3 +311,15 @@ def test_fit_model_polynomial_std_matches_spread():
         param = getattr(bg, f"a{k}")
         ratio = np.sqrt((param.map["std"] ** 2).mean()) / param.map["values"].std()
         assert 0.85 < ratio < 1.18, (k, ratio)
+
+
+def test_decision_threshold_false_positive_rate():
+    # La and Fe are absent from SrTiO3: "detected" is a false positive, 5 %
+    # at Currie's L_C in the Gaussian limit (a little more under a background
+    # of a few counts, see the user guide); 1600 chips: +-0.6 % binomial.
+    _, df, _ = _quantify(_uniform_sto(1000), 5, False)
+    for element in ("La", "Fe"):
+        rate = df[f"detected_{element}"].mean()
+        assert 0.03 < rate < 0.10, (element, rate)
+        # Currie's L_D is far above: no absent element is above it.
+        assert (df[f"at_{element}"] < df[f"mdl_{element}"]).mean() > 0.99
