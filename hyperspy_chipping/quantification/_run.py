@@ -377,7 +377,7 @@ def _warn_weak_chips(n_weak, n_chips):
             "composition is NaN and low_counts is True; chip larger regions "
             "(or sum more frames) for more counts per chip.",
             UserWarning,
-            stacklevel=4,
+            stacklevel=5,  # the user's call of quantify_chips (eager)
         )
 
 
