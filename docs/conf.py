@@ -15,7 +15,12 @@ extensions = [
     "sphinx.ext.intersphinx",
     "sphinx.ext.doctest",
     "numpydoc",
+    "matplotlib.sphinxext.plot_directive",
 ]
+plot_include_source = True
+plot_html_show_source_link = False
+plot_html_show_formats = False
+plot_formats = [("png", 110)]
 autosummary_generate = True
 numpydoc_show_class_members = False
 html_theme = "pydata_sphinx_theme"

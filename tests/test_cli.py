@@ -66,6 +66,30 @@ def test_demo_run_writes_table_and_png(capsys):
     assert files() == ["chips.parquet", "chips.png"]  # no temporary files left
 
 
+def test_demo_run_prints_a_summary_and_draws_the_composition(capsys):
+    assert main(DEMO) == 0
+    out = capsys.readouterr().out
+    df = pd.read_parquet("chips.parquet")
+    for element in ("Fe", "La", "O", "Sr", "Ti"):
+        values = df[f"at_{element}"]
+        expected = f"{element}: {values.mean():.1f} +- {values.std():.1f} at % over 6"
+        assert expected in out
+    assert f"median chi2_red: {df.chi2_red.median():.2f}" in out
+    assert "chips too weak to quantify (low_counts): 0 of 6" in out
+    # The picture holds the chips and one map per element: six panels in a
+    # 3 x 2 grid, wider than high.
+    from PIL import Image
+
+    width, height = Image.open("chips.png").size
+    assert width > 1.5 * height
+
+
+def test_unquantified_run_says_so(make_map, capsys):
+    make_map().save("map.hspy")
+    assert main(["map.hspy", "--size", "5"]) == 0
+    assert "not quantified: give --kfactors" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("ext", ["hspy", "rpl"])
 def test_file_run_csv(make_map, ext, capsys):
     s = make_map(shape=(12, 9), n_channels=64)

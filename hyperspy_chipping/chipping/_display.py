@@ -207,7 +207,7 @@ def plot_chip_outlines(
         oy - sy / 2,
     )
     if ax is None:
-        _, ax = plt.subplots()
+        _, ax = plt.subplots(layout="constrained")
     im = ax.imshow(data, extent=extent, cmap=cmap, interpolation="nearest")
     colorbar = plt.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     colorbar.set_label(label)

@@ -30,6 +30,7 @@ from hyperspy_chipping.cli._outputs import (
     check_outputs,
     write_all,
 )
+from hyperspy_chipping.cli._summary import figure, summary
 from hyperspy_chipping.cli._wording import cli_warnings, cli_wording
 
 _logger = logging.getLogger(__name__)
@@ -403,7 +404,8 @@ def run(args: argparse.Namespace) -> dict:
     Returns
     -------
     dict
-        ``table`` and ``png`` paths written, ``n_chips``.
+        ``table`` and ``png`` paths written, ``n_chips``, and the
+        ``summary`` printed (see :func:`~hyperspy_chipping.cli._summary.summary`).
 
     Raises
     ------
@@ -443,8 +445,9 @@ def run(args: argparse.Namespace) -> dict:
         )
         if image is None:
             image = summed_counts(s)
-    ax = chips.plot_chips(image, ids=len(df) <= 400)
-    ax.set_title(f"{len(df)} chips of {s.metadata.General.title or 'the map'}")
+    fig = figure(
+        chips, image, df, f"{len(df)} chips of {s.metadata.General.title or 'the map'}"
+    )
 
     def write_table(path):
         if csv:
@@ -453,7 +456,7 @@ def run(args: argparse.Namespace) -> dict:
             df.to_parquet(path)
 
     def write_png(path):
-        ax.figure.savefig(path, format="png", dpi=150, bbox_inches="tight")
+        fig.savefig(path, format="png", dpi=150, bbox_inches="tight")
 
     try:
         write_all(
@@ -461,8 +464,13 @@ def run(args: argparse.Namespace) -> dict:
             overwrite=args.overwrite,
         )
     finally:
-        plt.close(ax.figure)
-    return {"table": str(outputs.table), "png": str(outputs.png), "n_chips": len(df)}
+        plt.close(fig)
+    return {
+        "table": str(outputs.table),
+        "png": str(outputs.png),
+        "n_chips": len(df),
+        "summary": summary(df, chips),
+    }
 
 
 #: Errors that are the user's to fix: a message, no traceback.
@@ -529,4 +537,5 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.write(
         f"wrote {result['n_chips']} chips to {result['table']} and {result['png']}\n"
     )
+    sys.stdout.write(result["summary"] + "\n")
     return 0

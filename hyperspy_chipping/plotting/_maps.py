@@ -133,7 +133,9 @@ def plot_composition(
             )
     if axes is None:
         n = len(elements)
-        _, axes = plt.subplots(1, n, figsize=(3.6 * n, 3.2), squeeze=False)
+        _, axes = plt.subplots(
+            1, n, figsize=(3.6 * n, 3.2), squeeze=False, layout="constrained"
+        )
         axes = axes[0]
     images = []
     unit = "at %" if prefix == "at" else "wt %"
@@ -240,7 +242,7 @@ def plot_difference(chips, other, element, *, composition="atomic", ax=None, vma
     if vmax is None:
         vmax = float(np.nanmax(np.abs(diff))) if np.isfinite(diff).any() else 1.0
     if ax is None:
-        _, ax = plt.subplots(figsize=(4.2, 3.4))
+        _, ax = plt.subplots(figsize=(4.2, 3.4), layout="constrained")
     im = _show(
         ax,
         chips,
@@ -248,9 +250,9 @@ def plot_difference(chips, other, element, *, composition="atomic", ax=None, vma
         cmap="RdBu_r",
         vmin=-vmax,
         vmax=vmax,
-        label="difference (percentage points)",
+        label="difference (pp)",
     )
-    ax.set_title(f"{element}: difference ({'at' if prefix == 'at' else 'wt'} %)")
+    ax.set_title(f"{element}: difference ({prefix} %)")
     return im
 
 
@@ -287,7 +289,7 @@ def plot_chi2(chips, *, ax=None):
 
     df = _quantified_table(chips)
     if ax is None:
-        _, ax = plt.subplots(figsize=(4.2, 3.4))
+        _, ax = plt.subplots(figsize=(4.2, 3.4), layout="constrained")
     chi2 = df.chi2_red.to_numpy(float)
     vmax = max(2.0, float(np.nanpercentile(chi2, 99))) if np.isfinite(chi2).any() else 2
     im = _show(ax, chips, chi2, cmap="magma", vmin=0, vmax=vmax, label="chi2_red")

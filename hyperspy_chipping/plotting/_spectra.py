@@ -97,6 +97,7 @@ def plot_chip_fit(chips, chip_id, *, axes=None):
             sharex=True,
             figsize=(6.4, 4.2),
             gridspec_kw={"height_ratios": (3, 1)},
+            layout="constrained",
         )
     top, bottom = axes
     (data_line,) = top.plot(energy, data, color="0.5", lw=0.8, label="chip")
@@ -160,7 +161,7 @@ def plot_chip_precision(df, *, elements=None, target=None, ax=None):
         )
     elements = available if elements is None else list(elements)
     if ax is None:
-        _, ax = plt.subplots(figsize=(4.8, 3.4))
+        _, ax = plt.subplots(figsize=(4.8, 3.4), layout="constrained")
     lines = []
     for element in elements:
         if element not in available:
