@@ -250,6 +250,13 @@ def test_detection_limits_follow_currie_and_the_kfactors(lazy):
         # (rtol: the masses above are rounded to 5 digits)
         np.testing.assert_allclose(df[f"mdl_{element}"], hand, rtol=1e-4)
     assert "mdl_<El>" in df.attrs["quantification"]["columns"]
+    # The columns and their meaning survive Parquet.
+    import pandas as pd
+
+    df.to_parquet("limits.parquet")
+    back = pd.read_parquet("limits.parquet")
+    assert back.equals(df) and back.attrs == df.attrs
+    assert back["detected_Sr"].dtype == bool
 
 
 @pytest.mark.parametrize("lazy", [False, True])
