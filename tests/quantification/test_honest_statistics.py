@@ -330,3 +330,15 @@ def test_decision_threshold_false_positive_rate():
         assert 0.03 < rate < 0.10, (element, rate)
         # Currie's L_D is far above: no absent element is above it.
         assert (df[f"at_{element}"] < df[f"mdl_{element}"]).mean() > 0.99
+
+
+def test_lazy_and_eager_give_the_same_limits_and_flags():
+    s = _uniform_sto(100, size=5, shape=(40, 40))
+    s.data[:5, :] = 0  # a row of empty chips
+    _, eager, _ = _quantify(s.deepcopy(), 5, False)
+    _, lazy, _ = _quantify(s.deepcopy(), 5, True)
+    assert eager["low_counts"].sum() >= 8
+    columns = [c for c in eager if c.startswith(("mdl_", "detected_", "negative_"))]
+    assert len(columns) == 15
+    for column in columns + ["low_counts", "at_O", "at_O_std", "I_La_La_std"]:
+        np.testing.assert_allclose(eager[column], lazy[column], rtol=1e-9)
