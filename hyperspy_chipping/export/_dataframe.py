@@ -26,6 +26,31 @@ from hyperspy_chipping.chipping._table import chip_table, flat_chip_index
 
 SPECTRUM_FORMATS = ("array", "wide")
 
+#: What the quantification columns hold (kept in ``df.attrs``).
+COLUMN_NOTES = {
+    "I_<line>": "fitted line intensity (counts), signed: negative values are "
+    "kept as measured",
+    "I_<line>_std": "its Poisson standard deviation from the fit covariance "
+    "(model variances clipped at 0, plus one count), never 0",
+    "at_<El>, wt_<El>": "atomic and weight percent; negative intensities count "
+    "as 0 (stock exspy model: signed); NaN where low_counts",
+    "at_<El>_std, wt_<El>_std": "standard deviations propagated from the same "
+    "intensity covariance",
+    "mdl_<El>": "minimum detection limit in at %: the at % of the element in "
+    "this chip were its intensity Currie's detection limit L_D = 2.71 g + "
+    "3.29 sigma_0 (95 % detection probability at 5 % false positives; "
+    "sigma_0: intensity std at zero signal, g: variance per count of signal, "
+    "1 for a lone peak)",
+    "detected_<El>": "intensity above Currie's decision threshold L_C = 1.645 "
+    "sigma_0 (5 % false positives in the Gaussian limit, up to ~10 % under "
+    "a background below one count)",
+    "negative_<El>": "intensity below 0 (counted as 0 in the composition)",
+    "chi2_red": "Pearson chi-squared per degree of freedom with model "
+    "variances (unbiased at low counts)",
+    "low_counts": "too weak to quantify: no quantified line above its "
+    "detection limit L_D; the composition is NaN",
+}
+
 
 def _to_builtin(value):
     """Make `value` JSON-serialisable (Parquet keeps ``df.attrs`` as JSON)."""
@@ -91,12 +116,14 @@ def dataframe_attrs(signal) -> dict:
                 "kfactors",
                 "energy_range",
                 "Calibration",
+                "calibration_checked",
                 "families",
                 "thickness",
                 "take_off_angle",
             )
             if key in quant
         }
+        attrs["quantification"]["columns"] = dict(COLUMN_NOTES)
     return _to_builtin(attrs)
 
 
@@ -104,8 +131,9 @@ def quantification_columns(signal, data=None) -> dict[str, np.ndarray]:
     """Per-chip results of ``quantify_chips`` as named columns (may be empty).
 
     ``at_<El>``, ``wt_<El>`` and their ``_std``, ``I_<line>`` and
-    ``I_<line>_std``, ``chi2_red`` and ``low_counts``, for the chips of
-    `signal` (slicing-safe: looked up by chip index).
+    ``I_<line>_std``, ``mdl_<El>``, ``detected_<El>``, ``negative_<El>``,
+    ``chi2_red`` and ``low_counts``, for the chips of `signal`
+    (slicing-safe: looked up by chip index). See :data:`COLUMN_NOTES`.
     """
     from hyperspy_chipping.quantification._run import ensure_results
 
@@ -125,6 +153,15 @@ def quantification_columns(signal, data=None) -> dict[str, np.ndarray]:
     for i, line in enumerate(q.xray_lines):
         cols[f"I_{line}"] = inten[:, i]
         cols[f"I_{line}_std"] = inten_std[:, i]
+    # (Results stored before detection limits existed have none.)
+    if "detection_limit_percent" in q:
+        limit = np.asarray(q.detection_limit_percent)[index]
+        detected = np.asarray(q.detected)[index].astype(bool)
+        for i, element in enumerate(q.elements):
+            cols[f"mdl_{element}"] = limit[:, i]
+            cols[f"detected_{element}"] = detected[:, i]
+    for i, element in enumerate(q.elements):
+        cols[f"negative_{element}"] = inten[:, i] < 0
     cols["chi2_red"] = np.asarray(q.chi2_red)[index]
     cols["low_counts"] = np.asarray(q.low_counts)[index].astype(bool)
     if "mass_thickness" in q:

@@ -48,8 +48,11 @@ def fit_model(signal):
     cal = q.Calibration
     stretch = scale0 / cal.scale
     nav_shape = tuple(a.size for a in signal.axes_manager.navigation_axes)[::-1]
-    amplitudes = np.asarray(q.amplitudes)[flat_chip_index(signal)]
-    amplitudes = amplitudes.reshape(nav_shape + (-1,))
+    index = flat_chip_index(signal)
+    amplitudes = np.asarray(q.amplitudes)[index].reshape(nav_shape + (-1,))
+    # (Results stored before the std were kept: NaN, as HyperSpy has them.)
+    amplitudes_std = np.asarray(q.get_item("amplitudes_std", np.nan + q.amplitudes))
+    amplitudes_std = amplitudes_std[index].reshape(nav_shape + (-1,))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         model = signal.create_model(auto_background=False, auto_add_lines=False)
@@ -84,6 +87,7 @@ def fit_model(signal):
         )
         params = bg.parameters_sorted()
         coef = amplitudes[..., len(components) :]
+        coef_std = amplitudes_std[..., len(components) :]
     else:
         bg = Polynomial(order=order)
         params = [getattr(bg, f"a{k}") for k in range(order + 1)]
@@ -98,16 +102,43 @@ def fit_model(signal):
             ]
         ).reshape(amplitudes.shape[:-1] + (order + 1,))
         coef = coef / axis.scale  # HyperSpy multiplies binned models by it
+        # The same linear map carries the Chebyshev covariance of every chip.
+        to_power = np.zeros((order + 1, order + 1))
+        for k in range(order + 1):
+            power = (
+                np.polynomial.Chebyshev(np.eye(order + 1)[k], domain=[fit[0], fit[-1]])
+                .convert(kind=np.polynomial.Polynomial)
+                .coef
+            )
+            to_power[: power.size, k] = power
+        n_full = np.asarray(q.amplitudes).shape[0]
+        cov = np.asarray(
+            q.get_item(
+                "background_covariance", np.full((n_full, (order + 1) ** 2), np.nan)
+            )
+        )[index]
+        cov = cov.reshape(-1, order + 1, order + 1)
+        var = np.einsum("ik,nkl,il->ni", to_power, cov, to_power)
+        coef_std = np.sqrt(var).reshape(coef.shape) / axis.scale
     bg.name = "background"
     for comp in components:
         model.append(comp)
     model.append(bg)
     for i, comp in enumerate(components):
         comp.A.map["values"][:] = amplitudes[..., i]
+        comp.A.map["std"][:] = amplitudes_std[..., i]
         comp.A.map["is_set"][:] = True
     for k, param in enumerate(params):
         param.map["values"][:] = coef[..., k]
+        param.map["std"][:] = coef_std[..., k]
         param.map["is_set"][:] = True
     model.set_signal_range(lo / factor, hi / factor)
     model.fetch_stored_values()
+    # The package's Pearson chi-squared (model variances), per chip, as
+    # HyperSpy keeps it: ``dof`` holds the free parameters and ``red_chisq``
+    # is ``chisq / (n_channels - dof - 1)``.
+    chi2 = np.asarray(q.chi2_red)[index].reshape(nav_shape)
+    n_free = len(components) + order + 1
+    model.dof.data[:] = n_free
+    model.chisq.data[:] = chi2 * (fit.size - n_free - 1)
     return model

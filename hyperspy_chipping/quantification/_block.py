@@ -28,13 +28,20 @@ from __future__ import annotations
 import numpy as np
 
 from hyperspy_chipping.fitting._linear import single_threaded_blas
-from hyperspy_chipping.quantification._composition import quantify
+from hyperspy_chipping.quantification._composition import method_factors, quantify
+from hyperspy_chipping.quantification._detection import (
+    currie_limits,
+    limit_fractions,
+    zero_signal_variance,
+)
 
 #: Chips fitted together inside a block.
 ROWS = 1024
 
 
-def layout(n_lines: int, n_components: int, zeta: bool) -> dict[str, slice]:
+def layout(
+    n_lines: int, n_components: int, zeta: bool, n_polynomial: int = 0
+) -> dict[str, slice]:
     """Column slices of the packed output of :func:`quantify_block`.
 
     Examples
@@ -53,9 +60,17 @@ def layout(n_lines: int, n_components: int, zeta: bool) -> dict[str, slice]:
         ("chi2_red", 1),
         ("counts", 1),
         ("amplitudes", n_components),
+        ("amplitudes_std", n_components),
+        ("critical_level", n_lines),
+        ("detection_limit", n_lines),
+        ("detection_limit_percent", n_lines),
+        ("detected", n_lines),
+        ("low_counts", 1),
     ]
     if zeta:
         names.append(("mass_thickness", 1))
+    if n_polynomial:  # for the std of the model view's power coefficients
+        names.append(("background_covariance", n_polynomial**2))
     out, start = {}, 0
     for name, n in names:
         out[name] = slice(start, start + n)
@@ -63,8 +78,42 @@ def layout(n_lines: int, n_components: int, zeta: bool) -> dict[str, slice]:
     return out
 
 
+def _var(cov):
+    return np.diagonal(cov, axis1=1, axis2=2)
+
+
 def _std(cov):
-    return np.sqrt(np.clip(np.diagonal(cov, axis1=1, axis2=2), 0, None))
+    return np.sqrt(np.clip(_var(cov), 0, None))
+
+
+def _background_covariance(projector, amplitudes, solution, clipped):
+    """(n_chips, n_bg ** 2) covariance of the background amplitudes."""
+    bg = list(range(len(solution["families"]), projector.matrix.shape[0]))
+    cov = projector.covariance(amplitudes, projector.covariance_tensor(bg))
+    if clipped.size:
+        cov[clipped] = projector.clipped_variances(amplitudes[clipped], bg)[0]
+    pb = projector.matrix[bg]
+    cov += (pb * solution["prior_shape"]) @ pb.T
+    return cov.reshape(cov.shape[0], -1)
+
+
+def _poisson_covariance(projector, amplitudes, solution, clipped):
+    """Poisson covariance of the quantified amplitudes, variance of all.
+
+    ``P diag(mu) P^T`` with the chip's fitted model ``mu``, clipped at 0
+    for the chips (`clipped`) where it is negative somewhere, plus the
+    covariance of one count (see ``Projector.variance_terms``): positive
+    definite, so no standard deviation is 0, in the composition either.
+    """
+    cov = projector.covariance(amplitudes, solution["covariance_tensor"])
+    var_all = amplitudes @ solution["variance_tensor"]
+    if clipped.size:
+        cov[clipped], var_all[clipped] = projector.clipped_variances(
+            amplitudes[clipped], solution["rows"]
+        )
+    cov += solution["prior_covariance"]
+    var_all += solution["prior_variance"]
+    return cov, var_all
 
 
 #: Seconds the BLAS limit outlives a block (see ``single_threaded_blas``).
@@ -135,10 +184,23 @@ def _quantify_block(spectra, n_pixels, solution, params):
     )
     amplitudes = projector.fit(flat)
     inten = amplitudes[:, rows] * scale
-    cov = projector.covariance(amplitudes, solution["covariance_tensor"])
+    chi2, clipped = projector.reduced_chi2(
+        flat,
+        amplitudes,
+        return_rows=True,
+        n_peaks=len(solution["families"]),
+        background=solution["background_shape"],
+    )
+    cov, var_all = _poisson_covariance(projector, amplitudes, solution, clipped)
     cov *= np.outer(scale, scale)
     counts = flat.sum(axis=1, dtype=np.float64)
-    chi2 = projector.reduced_chi2(flat, amplitudes)
+    # Currie's limits from the same covariance (see _detection).
+    tensor = solution["covariance_tensor"].reshape(-1, len(rows), len(rows))
+    n_lines = len(rows)
+    gain = tensor[rows, np.arange(n_lines), np.arange(n_lines)] * scale
+    floor = np.diagonal(solution["prior_covariance"]) * scale**2
+    var0 = zero_signal_variance(_var(cov), inten, gain, floor)
+    critical, limit = currie_limits(np.sqrt(var0), gain)
     method = params["method"]
     dose = None
     if method == "zeta":
@@ -158,12 +220,19 @@ def _quantify_block(spectra, n_pixels, solution, params):
             take_off_angle=params["take_off_angle"],
             clip_negative=not solution["exspy_like"],
         )
-    empty = counts <= 0
+    # Too weak to quantify: no quantified line above its detection limit, or
+    # a map too weak to check the calibration (see solve_model).
+    weak = ~(inten > limit).any(axis=1) | solution.get("unchecked", False)
     for key in ("weight", "atomic"):
-        out[key][empty] = np.nan
+        out[key][weak] = np.nan
+        out[f"{key}_cov"][weak] = np.nan
+    atomic_factors = method_factors(method, params["factors"], params["elements"])[1]
+    limit_percent = 100 * limit_fractions(
+        limit, inten, atomic_factors, out.get("absorption", 1.0)
+    )
     parts = [
         inten,
-        _std(cov),
+        np.sqrt(_var(cov)),
         out["atomic"] * 100,
         _std(out["atomic_cov"]) * 100,
         out["weight"] * 100,
@@ -171,8 +240,16 @@ def _quantify_block(spectra, n_pixels, solution, params):
         chi2[:, None],
         counts[:, None],
         amplitudes,
+        np.sqrt(var_all),
+        critical,
+        limit,
+        limit_percent,
+        inten > critical,
+        weak[:, None],
     ]
     if method == "zeta":
         parts.append(out["mass_thickness"][:, None])
+    if solution["background"] == "polynomial":
+        parts.append(_background_covariance(projector, amplitudes, solution, clipped))
     packed = np.concatenate(parts, axis=1)
     return packed.reshape(lead + (packed.shape[1],))

@@ -79,6 +79,10 @@ def estimate_precision(signal, kfactors, sizes, *, where=None, **options):
     if total[fit].sum() <= 0:
         raise ValueError("The region holds no counts in the fit range.")
     solution = solve_model(total[fit], prep, request["refine"])
+    # Expected spectra, not observed ones: the exact Poisson covariance,
+    # without the one count a chip's observed N counts add (N + 1).
+    for key in ("prior_covariance", "prior_variance"):
+        solution[key] = np.zeros_like(solution[key])
     n_pixels = np.array([np.prod(s) for s in parsed], dtype=float)
     expected = total[None, fit] * (n_pixels / n_region)[:, None]
     packed = quantify_block(expected, n_pixels, solution, params)

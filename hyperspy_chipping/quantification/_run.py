@@ -50,7 +50,6 @@ from hyperspy_chipping.quantification._fit import (
     COMPOSITIONS,
     DEFAULT_LOW_ENERGY,
     INTENSITIES,
-    MIN_COUNTS,
     MODELS,
     _choice,
     energy_axis_kev,
@@ -242,7 +241,9 @@ def compute_results(signal, request, prep, params, data=None):
         total = subset.sum(axis=tuple(range(len(nav_shape))), dtype=float)
         solution = dask.delayed(solve_model)(total, prep, request["refine"])
         npix = da.from_array(n_pixels[..., None], chunks=spectra.chunks[:-1] + (1,))
-        lay = layout(len(request["xray_lines"]), _n_components(prep), _zeta(params))
+        lay = layout(
+            len(request["xray_lines"]), _n_components(prep), _zeta(params), _n_bg(prep)
+        )
         n_out = max(s.stop for s in lay.values())
         packed = da.map_blocks(
             quantify_block,
@@ -281,7 +282,9 @@ def compute_results(signal, request, prep, params, data=None):
             )
         )
     packed = np.concatenate(blocks, axis=0)
-    lay = layout(len(request["xray_lines"]), _n_components(solution), _zeta(params))
+    lay = layout(
+        len(request["xray_lines"]), _n_components(solution), _zeta(params), _n_bg(prep)
+    )
     results = {name: packed[:, sl] for name, sl in lay.items()}
     results["solution"] = solution
     return results
@@ -289,6 +292,12 @@ def compute_results(signal, request, prep, params, data=None):
 
 def _zeta(params):
     return params["method"] == "zeta"
+
+
+def _n_bg(prep):
+    """Background amplitudes whose covariance is kept (polynomial only)."""
+    polynomial = prep["background"] == "polynomial"
+    return int(prep["background_order"]) + 1 if polynomial else 0
 
 
 def _n_components(prep):
@@ -311,8 +320,11 @@ def store_results(signal, request, results):
     counts = np.asarray(results["counts"])[:, 0]
     quantified = np.zeros(n_full, dtype=bool)
     quantified[index] = True
+    weak = np.asarray(results["low_counts"])[:, 0] > 0
     low = np.zeros(n_full, dtype=bool)
-    low[index] = counts < MIN_COUNTS
+    low[index] = weak
+    if not solution.get("unchecked", False):  # that warning said it already
+        _warn_weak_chips(int(weak.sum()), weak.size)
     cal = solution["calibration"]
     q = dict(request)
     q.update(
@@ -326,6 +338,7 @@ def store_results(signal, request, results):
             "line_weights": solution["line_weights"],
             "beam_energy": solution["beam_energy"],
             **solution["model_definition"],
+            "calibration_checked": not solution.get("unchecked", False),
             "chi2_red": full(np.asarray(results["chi2_red"])[:, 0]),
             "counts": full(counts),
             "low_counts": low,
@@ -340,12 +353,34 @@ def store_results(signal, request, results):
         "weight_percent",
         "weight_percent_std",
         "amplitudes",
+        "amplitudes_std",
+        "critical_level",
+        "detection_limit",
+        "detection_limit_percent",
     ):
         q[name] = full(results[name])
+    detected = np.zeros((n_full, len(request["xray_lines"])), dtype=bool)
+    detected[index] = np.asarray(results["detected"]) > 0
+    q["detected"] = detected
     if "mass_thickness" in results:
         q["mass_thickness"] = full(np.asarray(results["mass_thickness"])[:, 0])
+    if "background_covariance" in results:
+        q["background_covariance"] = full(results["background_covariance"])
     signal.metadata.set_item("Chipping.Quantification", q)
     return q
+
+
+def _warn_weak_chips(n_weak, n_chips):
+    """One warning for the chips too weak to quantify."""
+    if n_weak:
+        warnings.warn(
+            f"{n_weak} of {n_chips} chips are too weak to quantify: no quantified "
+            "line is above its detection limit (Currie's L_D at 95 %). Their "
+            "composition is NaN and low_counts is True; chip larger regions "
+            "(or sum more frames) for more counts per chip.",
+            UserWarning,
+            stacklevel=5,  # the user's call of quantify_chips (eager)
+        )
 
 
 def quantify_chipped(signal, kfactors, **options):

@@ -314,7 +314,9 @@ class ChippedEDSSpectrum(
             mass thickness they measure).
         refine : bool, default True
             Refine the energy offset, gain and resolution on the summed
-            spectrum (``model="family"``).
+            spectrum (``model="family"``); needs 1000 counts in it, else the
+            metadata's are used and no composition is reported. False: use
+            (and vouch for) the metadata calibration.
 
         Returns
         -------
@@ -356,8 +358,14 @@ class ChippedEDSSpectrum(
         deviations are the Poisson covariance of that estimator, propagated to
         the composition. A negative intensity (noise on an absent element)
         counts as 0 in the composition; the signed value is kept in the
-        intensities. Chips with no counts get NaN; chips with fewer than 100
-        counts are flagged ``low_counts``.
+        intensities. Every intensity gets Currie's decision threshold and
+        detection limit (95 %) from the same covariance; chips in which no
+        quantified line is above its detection limit are too weak to
+        quantify: their composition is NaN and they are flagged
+        ``low_counts`` (one warning says how many). Below 1000 counts in the
+        summed spectrum the calibration is not refined: the metadata's is
+        used, with a warning, and as the data cannot check it, no
+        composition is reported unless ``refine=False`` vouches for it.
 
         A lazy signal stays lazy: the maps returned are lazy, and computing
         them runs one dask graph (the summed spectrum, the model solved on it,

@@ -18,6 +18,8 @@
 
 import threading
 
+import pytest
+
 from hyperspy_chipping.fitting import _linear
 
 
@@ -121,3 +123,58 @@ def test_limit_holds_in_worker_threads_and_is_restored():
     assert seen == [[1] * len(before)] * 2
     time.sleep(0.3)  # the limit lingers 0.05 s, then the user's is back
     assert _blas_threads() == before
+
+
+def _two_component_design():
+    """A Gaussian peak on a decaying continuum, 500 channels."""
+    import numpy as np
+
+    x = np.arange(500.0)
+    peak = np.exp(-0.5 * ((x - 250) / 6) ** 2)
+    continuum = np.exp(-x / 150)
+    return np.stack([peak / peak.sum(), continuum / continuum.sum()], axis=1)
+
+
+def test_clipped_variances_are_the_poisson_covariance_of_a_clipped_model():
+    import numpy as np
+
+    design = _two_component_design()
+    p = _linear.Projector.from_design(design, 1 / (design @ [50.0, 200.0]))
+    amplitudes = np.array([[-30.0, 100.0], [20.0, 80.0]])  # the first dips < 0
+    cov, var = p.clipped_variances(amplitudes, [0, 1])
+    for a, c, v in zip(amplitudes, cov, var):
+        mu = np.clip(design @ a, 0, None)  # Poisson variance = expectation >= 0
+        expected = p.matrix @ np.diag(mu) @ p.matrix.T
+        np.testing.assert_allclose(c, expected, rtol=1e-12)
+        np.testing.assert_allclose(v, np.diag(expected), rtol=1e-12)
+    # Without a negative model the clipped and the linear tensor agree.
+    linear = p.covariance(amplitudes[1:], p.covariance_tensor([0, 1]))
+    np.testing.assert_allclose(cov[1:], linear, rtol=1e-12)
+
+
+def test_prior_gives_an_empty_chip_the_variance_of_one_count():
+    import numpy as np
+
+    design = _two_component_design()
+    p = _linear.Projector.from_design(design, 1 / (design @ [50.0, 200.0]))
+    terms = p.variance_terms([0, 1], design @ [50.0, 200.0], 1)
+    # One count spread as the summed model (50 peak, 200 continuum): the
+    # sum of the two amplitudes is that count, exactly, with variance 1.
+    one = np.ones(2)
+    assert one @ terms["prior_covariance"] @ one == pytest.approx(1.0, rel=1e-9)
+
+
+@pytest.mark.parametrize("counts", [30.0, 300.0])
+def test_pearson_chi2_with_the_variance_model_is_one_at_low_counts(counts):
+    # Poisson draws of a known two-component spectrum: the reduced
+    # chi-squared must average 1 even at a fraction of a count per channel.
+    import numpy as np
+
+    design = _two_component_design()
+    truth = np.array([0.3, 0.7]) * counts
+    p = _linear.Projector.from_design(design, 1 / (design @ truth))
+    y = np.random.default_rng(1).poisson(design @ truth, (4000, 500)).astype(float)
+    amplitudes = p.fit(y)
+    shape = p.variance_terms([0], y.sum(axis=0), 1)["background_shape"]
+    chi2 = p.reduced_chi2(y, amplitudes, n_peaks=1, background=shape)
+    assert chi2.mean() == pytest.approx(1.0, abs=0.03)
