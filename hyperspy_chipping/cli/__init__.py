@@ -20,11 +20,11 @@ Chip an EDS spectrum image (any file rosettasciio reads, or the embedded
 demo data), and write the per-chip table and a picture of the chips.
 """
 
+from hyperspy_chipping.cli._kfactors import parse_kfactors
 from hyperspy_chipping.cli._main import (
     build_parser,
     check_arguments,
     main,
-    parse_kfactors,
     run,
     select_spectrum_image,
 )

@@ -24,6 +24,14 @@ import logging
 import sys
 from pathlib import Path
 
+from hyperspy_chipping.cli._kfactors import (
+    check_calibration,
+    check_kfactor_file,
+    kfactor_source,
+    parse_composition,
+    region_chips,
+    writer,
+)
 from hyperspy_chipping.cli._outputs import (
     Outputs,
     UsageError,
@@ -58,6 +66,17 @@ Existing files are not replaced without --overwrite; a failed run writes
 nothing. Exit status: 0 on success, 2 on bad arguments or input, 130 when
 interrupted.
 """
+
+
+def _pixels_or_zero(text: str) -> int:
+    """A pixel index >= 0 (argparse type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a pixel index >= 0, got {text!r}")
+    return value
 
 
 def _pixels(text: str) -> int:
@@ -135,7 +154,33 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="LINE=K",
         help="Cliff-Lorimer k-factors of the lines to quantify, e.g. "
         "La_La=2.5 Fe_Ka=1.0 (weight-based, as Velox and Bruker give them); "
-        "without them the table holds geometry and spectra only",
+        "or 'theoretical' (standardless, from physics tables); or a k-factor "
+        "table FILE.json/.csv; without them the table holds geometry and "
+        "spectra only",
+    )
+    p.add_argument(
+        "--calibrate",
+        nargs="+",
+        action="append",
+        metavar="EL=AT",
+        help="calibrate the k-factors on a region of known composition, e.g. "
+        "Sr=20 Ti=20 O=60 (atomic %%), given by the --region that follows, and "
+        "quantify with them; repeat both for several regions (phases)",
+    )
+    p.add_argument(
+        "--region",
+        type=_pixels_or_zero,
+        nargs=4,
+        action="append",
+        metavar=("X0", "Y0", "X1", "Y1"),
+        help="the source-map pixels of known composition of a --calibrate "
+        "(half-open bounds); the chips entirely inside are used",
+    )
+    p.add_argument(
+        "--save-kfactors",
+        metavar="FILE",
+        help="write the k-factors used (calibrated, theoretical or given) to a "
+        "table FILE.json or FILE.csv",
     )
     p.add_argument(
         "--intensity",
@@ -262,53 +307,6 @@ def select_spectrum_image(signals, name: str = "the file"):
     return si, image
 
 
-def parse_kfactors(items: list[str]) -> dict[str, float]:
-    """``["La_La=2.5", "Fe_Ka=1"]`` -> ``{"La_La": 2.5, "Fe_Ka": 1.0}``.
-
-    Parameters
-    ----------
-    items : list of str
-        ``LINE=K`` items, as ``--kfactors`` takes them.
-
-    Returns
-    -------
-    dict
-        K-factor by X-ray line.
-
-    Raises
-    ------
-    UsageError
-        For an item that is not ``LINE=K`` with an X-ray line such as
-        ``La_La`` or ``La_L`` and a positive number K, or a line given twice.
-
-    Examples
-    --------
-    >>> parse_kfactors(["La_La=2.5", "Fe_Ka=1"])
-    {'La_La': 2.5, 'Fe_Ka': 1.0}
-    """
-    import math
-
-    from hyperspy_chipping.fitting import split_xray_line
-
-    out = {}
-    for item in items:
-        line, sep, value = (part.strip() for part in item.partition("="))
-        try:
-            k = float(value)
-            split_xray_line(line)
-        except ValueError:
-            sep = ""
-        if not sep or not math.isfinite(k) or k <= 0:
-            raise UsageError(
-                "argument --kfactors: takes LINE=K items with an X-ray line and "
-                f"a positive number, such as La_La=2.5, got {item!r}."
-            )
-        if line in out:
-            raise UsageError(f"argument --kfactors: {line} is given twice.")
-        out[line] = k
-    return out
-
-
 def check_arguments(args: argparse.Namespace) -> Outputs:
     """Check the arguments that can be checked before reading any data.
 
@@ -343,8 +341,9 @@ def check_arguments(args: argparse.Namespace) -> Outputs:
             )
     if args.file is not None and not Path(args.file).exists():  # .zspy: a folder
         raise UsageError(f"argument FILE: {args.file!r} does not exist.")
-    if args.kfactors is not None:
-        parse_kfactors(args.kfactors)
+    kfactor_source(args.kfactors)
+    check_calibration(args)
+    check_kfactor_file(args.save_kfactors, overwrite=args.overwrite)
     if args.elements:
         from exspy.material import elements as elements_db
 
@@ -369,10 +368,9 @@ def _load(args: argparse.Namespace):
 
         s = sto_lfo_cross_section(tuple(args.demo_shape))
         s.set_signal_type("EDS_TEM_chipped")
-        kfactors = args.kfactors
-        if kfactors is None:
-            known = s.metadata.Simulation.kfactors.as_dictionary()
-            kfactors = [f"{line}={k}" for line, k in known.items()]
+        kfactors = kfactor_source(args.kfactors)
+        if kfactors is None and args.calibrate is None:
+            kfactors = s.metadata.Simulation.kfactors.as_dictionary()
         return (s.as_lazy() if args.lazy else s), None, kfactors
     import hyperspy.api as hs
 
@@ -387,7 +385,7 @@ def _load(args: argparse.Namespace):
     else:
         loaded = hs.load(args.file, lazy=args.lazy)
     s, image = select_spectrum_image(loaded, args.file)
-    return s, image, args.kfactors
+    return s, image, kfactor_source(args.kfactors)
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -429,10 +427,33 @@ def run(args: argparse.Namespace) -> dict:
     if args.step:
         step = args.step[0] if len(args.step) == 1 else tuple(args.step)
     chips = s.chip(size, step=step, remainder=args.remainder)
-    if kfactors:
-        chips.quantify_chips(
-            parse_kfactors(kfactors), intensity=args.intensity, model=args.model
+    header = {}
+    if args.calibrate is not None:
+        compositions = [parse_composition(items) for items in args.calibrate]
+        wheres = [region_chips(chips, region) for region in args.region]
+        kfactors = chips.calibrate_kfactors(compositions, wheres)
+        regions = "; ".join(" ".join(map(str, r)) for r in args.region)
+        header["source"] = (
+            f"calibrated on pixels {regions} of {args.file or 'the demo map'}"
         )
+    if kfactors is not None:
+        chips.quantify_chips(kfactors, intensity=args.intensity, model=args.model)
+    extra = []
+    if args.save_kfactors is not None:
+        if kfactors is None:
+            raise ValueError(
+                "--save-kfactors needs k-factors: give --kfactors or --calibrate."
+            )
+        q = chips.metadata.Chipping.Quantification
+        table = q.kfactors.as_dictionary()
+        if kfactors == "theoretical":
+            from hyperspy_chipping.kfactors import theoretical_kfactors
+
+            table = theoretical_kfactors(list(table), q.beam_energy)
+        elif hasattr(kfactors, "header"):  # calibrated, or read from a table
+            table = kfactors
+        target = Path(args.save_kfactors)
+        extra.append((target, writer(table, target, **header)))
     csv = outputs.table_format == "csv"
     # One progress bar over both computations of a lazy map.
     progress = ProgressBar() if s._lazy else contextlib.nullcontext()
@@ -460,7 +481,7 @@ def run(args: argparse.Namespace) -> dict:
 
     try:
         write_all(
-            [(outputs.table, write_table), (outputs.png, write_png)],
+            [(outputs.table, write_table), (outputs.png, write_png), *extra],
             overwrite=args.overwrite,
         )
     finally:

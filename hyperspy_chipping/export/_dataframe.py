@@ -120,6 +120,7 @@ def dataframe_attrs(signal) -> dict:
                 "families",
                 "thickness",
                 "take_off_angle",
+                "kfactor_source",
             )
             if key in quant
         }
