@@ -147,7 +147,7 @@ def saved_map(make_map):
         (
             ["--kfactors", "La_La:2.5"],
             r"argument --kfactors: takes LINE=K items .*"
-            r"such as La_La=2\.5, got 'La_La:2\.5'",
+            r"such as La_La=2\.5.*, got 'La_La:2\.5'",
         ),
         (["--kfactors", "La_La=-1"], r"argument --kfactors: .*got 'La_La=-1'"),
         (["--kfactors", "La_La=0"], r"argument --kfactors: .*got 'La_La=0'"),
