@@ -221,22 +221,33 @@ def chips_to_dataframe(
     )
     n_channels = signal.axes_manager.signal_axes[0].size
     data = signal.data
+    counts = None
     if isinstance(data, da.Array):
         import contextlib
 
         import hyperspy.api as hs
         from dask.diagnostics import ProgressBar
 
+        from hyperspy_chipping.quantification._run import lazy_table_results
+
         if show_progressbar is None:
             show_progressbar = hs.preferences.General.show_progressbar
         with ProgressBar() if show_progressbar else contextlib.nullcontext():
-            data = data.compute()
-    flat = np.asarray(data).reshape(-1, n_channels)
+            if spectra:
+                data = data.compute()
+            else:  # never hold every chip spectrum: counts and results only
+                counts = lazy_table_results(signal)
+                data = None
     # The chip's index in the complete chip set: its identity after slicing.
     columns = {"chip_id": flat_chip_index(signal)}
     columns.update(table)
-    columns["counts"] = flat.sum(axis=1)
-    columns.update(quantification_columns(signal, np.asarray(data)))
+    if data is not None:
+        flat = np.asarray(data).reshape(-1, n_channels)
+        counts = flat.sum(axis=1)
+    columns["counts"] = counts
+    columns.update(
+        quantification_columns(signal, None if data is None else np.asarray(data))
+    )
     df = pd.DataFrame(columns)
     if spectra:
         if spectrum_format == "array":

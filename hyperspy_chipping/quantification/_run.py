@@ -214,10 +214,12 @@ def parse_request(signal, kfactors, **options):
     return request, prep, params
 
 
-def compute_results(signal, request, prep, params, data=None):
+def compute_results(signal, request, prep, params, data=None, solution=None):
     """Per-chip results as a dict of (n_chips, ...) arrays (dask if lazy).
 
-    `data` replaces ``signal.data`` (e.g. the computed chips of a lazy signal).
+    `data` replaces ``signal.data`` (e.g. the computed chips of a lazy signal);
+    `solution` (lazy data only) is the model solved already, else a task of
+    the graph.
     """
     channels = prep["channels"]
     # The fit channels are one contiguous range: slice, do not copy.
@@ -239,7 +241,11 @@ def compute_results(signal, request, prep, params, data=None):
             spectra = spectra.rechunk({0: rows})
         subset = spectra[calibration_subset(nav_shape)]
         total = subset.sum(axis=tuple(range(len(nav_shape))), dtype=float)
-        solution = dask.delayed(solve_model)(total, prep, request["refine"])
+        if solution is None:
+            # Handed over unoptimised: an optimised copy would hold the
+            # source reads under other keys, and every chunk be read twice.
+            (total,) = total.to_delayed(optimize_graph=False).ravel()
+            solution = dask.delayed(solve_model)(total, prep, request["refine"])
         npix = da.from_array(n_pixels[..., None], chunks=spectra.chunks[:-1] + (1,))
         lay = layout(
             len(request["xray_lines"]), _n_components(prep), _zeta(params), _n_bg(prep)
@@ -469,6 +475,78 @@ def ensure_results(signal, data=None, *, stale="warn"):
         return None
     if "atomic_percent" in q:
         return q
+    request, prep, params = _parse_stored(signal, q)
+    if data is None and signal._lazy:
+        (results,) = _compute(lazy_results(signal, request, prep, params))
+    else:
+        results = compute_results(signal, request, prep, params, data=data)
+    store_results(signal, request, results)
+    return signal.metadata.Chipping.Quantification
+
+
+#: A lazy chip set larger than this is quantified in two passes over the
+#: data (the model first, then the chips), so that its chunks need not all
+#: be held until the model is solved.
+ONE_PASS_BYTES = 256 * 2**20
+
+
+def lazy_results(signal, request, prep, params):
+    """The results of a lazy signal as dask arrays, computable in bounded memory.
+
+    In one graph, every chunk of chips feeds the summed spectrum that the
+    model is solved on, and is then quantified with that model: dask holds
+    every chunk until the model is solved. That is fine for a grid of chips
+    (a few MB); for a large chip set (per-pixel windows of a big map) the
+    model is solved first, from its own pass over the data, and the chunks
+    are then quantified and released one by one.
+    """
+    data = signal.data
+    if data.size * data.dtype.itemsize > ONE_PASS_BYTES:
+        solution = compute_results(signal, request, prep, params)["solution"]
+        (solution,) = dask.compute(solution)
+        return compute_results(signal, request, prep, params, solution=solution)
+    return compute_results(signal, request, prep, params)
+
+
+def lazy_table_results(signal):
+    """Counts of every chip of a lazy signal, computed with its results.
+
+    The quantification of a lazy signal (stored as a request) is computed
+    with the chip counts in one bounded-memory pass (see
+    :func:`lazy_results`) and stored; the chip spectra themselves are never
+    held all at once.
+
+    Returns
+    -------
+    numpy.ndarray
+        Total counts of every chip, flat in the table's order.
+    """
+    counts = signal.data.sum(axis=-1).reshape(-1)  # the eager table's dtype
+    q = signal.metadata.get_item("Chipping.Quantification")
+    if q is None or "atomic_percent" in q or stale_reason(signal, q) is not None:
+        (counts,) = dask.compute(counts)
+        return counts
+    request, prep, params = _parse_stored(signal, q)
+    results, counts = _compute(lazy_results(signal, request, prep, params), counts)
+    store_results(signal, request, results)
+    return counts
+
+
+def _compute(results, *extra):
+    """Compute lazy `results` (and `extra` dask arrays) in one pass.
+
+    The solution (a Delayed) goes last: handed a Delayed before arrays that
+    depend on it, dask (2026.8) returned results in the wrong places.
+    """
+    results = dict(results)
+    solution = results.pop("solution")
+    arrays, *extra, solution = dask.compute(results, *extra, solution)
+    arrays["solution"] = solution
+    return (arrays, *extra)
+
+
+def _parse_stored(signal, q):
+    """The request stored in `q`, parsed again against `signal`."""
     request = q.as_dictionary()
     options = dict(
         method=request["method"],
@@ -485,11 +563,7 @@ def ensure_results(signal, data=None, *, stale="warn"):
     source = request.get("kfactor_source", "user")
     request, prep, params = parse_request(signal, request["kfactors"], **options)
     request["kfactor_source"] = source
-    if data is None and signal._lazy:
-        data = signal.data.compute()
-    results = compute_results(signal, request, prep, params, data=data)
-    store_results(signal, request, results)
-    return signal.metadata.Chipping.Quantification
+    return request, prep, params
 
 
 def composition_maps(signal, results, composition="atomic"):

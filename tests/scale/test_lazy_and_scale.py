@@ -197,3 +197,32 @@ def test_progress_bar_while_computing(demo, capsys):
     assert "Completed" in capsys.readouterr().out
     chips.to_dataframe(show_progressbar=False)
     assert "Completed" not in capsys.readouterr().out
+
+
+def test_lazy_maps_read_each_chunk_once(demo):
+    k = demo.metadata.Simulation.kfactors.as_dictionary()
+    lazy, reads = _counting_lazy(demo, (20, 16, 2000))
+    maps = lazy.chip(15).quantify_chips(k)
+    maps[1].compute()
+    # The summed spectrum, the model and every chip: one graph, one read each.
+    assert len(reads) == len(set(reads)) == 12
+
+
+def test_large_lazy_chip_sets_are_quantified_in_two_passes(demo, monkeypatch):
+    """Above ONE_PASS_BYTES the model is solved first, then the chips are
+    quantified chunk by chunk: two reads of the data, never all chips held."""
+    from hyperspy_chipping.quantification import _run
+
+    k = demo.metadata.Simulation.kfactors.as_dictionary()
+    expected = demo.chip(5, step=1)
+    expected.quantify_chips(k)
+    expected = expected.to_dataframe()
+    monkeypatch.setattr(_run, "ONE_PASS_BYTES", 1024)
+    lazy, reads = _counting_lazy(demo, (20, 16, 2000))
+    windows = lazy.chip(5, step=1)
+    windows.quantify_chips(k)
+    df = windows.to_dataframe()
+    assert len(reads) == 2 * len(set(reads))
+    np.testing.assert_allclose(df["at_La"], expected["at_La"], rtol=1e-9)
+    np.testing.assert_array_equal(df["counts"], expected["counts"])
+    assert "spectrum" not in df
