@@ -89,11 +89,16 @@ def fit_model(signal):
         params = [getattr(bg, f"a{k}") for k in range(order + 1)]
         # Chebyshev coefficients over the fit channels -> powers of the axis value.
         cheb = amplitudes[..., len(components) :].reshape(-1, order + 1)
+        # (convert() trims trailing zero coefficients: an empty chip's
+        # all-zero background would come back shorter; pad it.)
         coef = np.array(
             [
-                np.polynomial.Chebyshev(c, domain=[fit[0], fit[-1]])
-                .convert(kind=np.polynomial.Polynomial)
-                .coef
+                _padded(
+                    np.polynomial.Chebyshev(c, domain=[fit[0], fit[-1]])
+                    .convert(kind=np.polynomial.Polynomial)
+                    .coef,
+                    order + 1,
+                )
                 for c in cheb
             ]
         ).reshape(amplitudes.shape[:-1] + (order + 1,))
@@ -111,3 +116,8 @@ def fit_model(signal):
     model.set_signal_range(lo / factor, hi / factor)
     model.fetch_stored_values()
     return model
+
+
+def _padded(coef, size):
+    """`coef` with zeros appended up to `size` values."""
+    return np.pad(coef, (0, size - len(coef)))

@@ -159,13 +159,8 @@ def parse_kfactors(kfactors, xray_lines, elements, intensity, default=None):
                 f"`kfactors[{key!r}]` must be a positive number, got {value!r}."
             )
         out[f"{element}_{line}"] = float(value)
-    missing = sorted(set(xray_lines) - set(out))
-    if missing and isinstance(kfactors, dict):
-        raise ValueError(
-            f"No k-factor for the quantified line(s) {missing} of "
-            "metadata.Sample.xray_lines: give one each, or remove them from "
-            "xray_lines."
-        )
+    # Lines of metadata.Sample.xray_lines without a k-factor (a Bruker file
+    # lists its own, with C): fitted, not quantified.
     return dict(sorted(out.items())), convention
 
 
@@ -181,8 +176,10 @@ def prepare_model(signal, lines, *, model, background, background_order, energy_
     offset, scale, size = energy_axis_kev(signal)
     axis_lo, axis_hi = offset, offset + scale * (size - 1)
     if model == "exspy":
-        families = exspy_families(signal)
         lo, hi = energy_range if energy_range is not None else (axis_lo, axis_hi)
+        # exspy's lines on the whole axis; a family whose main line lies
+        # outside the fit range has no channel to fit (a singular system).
+        families = [f for f in exspy_families(signal) if lo <= f.main_energy <= hi]
     else:
         lo, hi = (
             (DEFAULT_LOW_ENERGY, beam_energy) if energy_range is None else energy_range
@@ -195,8 +192,13 @@ def prepare_model(signal, lines, *, model, background, background_order, energy_
             f"energy axis ({axis_lo:.3f} to {axis_hi:.3f} keV)."
         )
     fitted = {f.element for f in families}
+    quantified = {split_xray_line(line)[0] for line in lines}
     for element in elements:
-        if element not in fitted:
+        if element not in fitted and element not in quantified:
+            # A fit-only element (e.g. C of a file's metadata) with no line
+            # in a narrow fit range adds nothing to the model.
+            _logger.info("%s has no line in the fit range: not fitted", element)
+        elif element not in fitted:
             raise ValueError(
                 f"{element} (metadata.Sample.elements) has no X-ray line inside "
                 f"the fit range {lo:.2f}-{hi:.2f} keV at {beam_energy} kV: remove "

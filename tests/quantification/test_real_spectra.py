@@ -1,0 +1,101 @@
+# Copyright 2026 The hyperspy_chipping developers
+#
+# This file is part of hyperspy_chipping.
+#
+# hyperspy_chipping is free software: you can redistribute it and/or modify
+# it under the terms of the GNU General Public License as published by
+# the Free Software Foundation, either version 3 of the License, or
+# (at your option) any later version.
+#
+# hyperspy_chipping is distributed in the hope that it will be useful,
+# but WITHOUT ANY WARRANTY; without even the implied warranty of
+# MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE. See the
+# GNU General Public License for more details.
+#
+# You should have received a copy of the GNU General Public License
+# along with hyperspy_chipping. If not, see <https://www.gnu.org/licenses/#GPL>.
+"""What real spectra hold: exspy's shipped FePt spectrum as a small map."""
+
+import warnings
+
+import exspy
+import numpy as np
+import pytest
+
+
+def fept_map(elements, xray_lines=None, empty_chip=False, lazy=False):
+    """exspy's FePt spectrum (200 kV) tiled into a 2 x 2 map of one-pixel chips."""
+    s = exspy.data.EDS_TEM_FePt_nanoparticles()
+    data = np.tile(s.data, (2, 2, 1))
+    if empty_chip:
+        data[0, 0] = 0
+    t = exspy.signals.EDSTEMSpectrum(data)
+    t.axes_manager.signal_axes[0].update_from(
+        s.axes_manager.signal_axes[0], ("offset", "scale", "units", "name")
+    )
+    t.metadata.add_dictionary(s.metadata.as_dictionary())
+    t.metadata.Sample.elements = list(elements)
+    if xray_lines is not None:
+        t.metadata.Sample.xray_lines = list(xray_lines)
+    t.set_signal_type("EDS_TEM_chipped")
+    if lazy:
+        t = t.as_lazy()
+    return t.chip(1)
+
+
+def quantify(chips, kfactors=None, **kwargs):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        chips.quantify_chips(kfactors or {"Fe_Ka": 1.0, "Pt_La": 1.0}, **kwargs)
+    q = chips.metadata.Chipping.Quantification
+    if "atomic_percent" not in q:  # lazy: compute
+        chips.to_dataframe()
+        q = chips.metadata.Chipping.Quantification
+    return q, [w for w in caught if issubclass(w.category, UserWarning)]
+
+
+def test_exspy_model_with_energy_range_matches_stock_exspy():
+    # Stock exspy (EDSModel, set_signal_range(5.5, 10), fit) on this spectrum
+    # gives Fe_Ka 2800 and Pt_La 14921 counts (main lines).
+    chips = fept_map(["Cu", "Fe", "Pt"])
+    q, _ = quantify(chips, model="exspy", energy_range=(5.5, 10), intensity="line")
+    fe, pt = np.asarray(q.intensities)[0]
+    assert fe == pytest.approx(2800, rel=0.02)
+    assert pt == pytest.approx(14921, rel=0.02)
+    assert q.families == ["Cu_K", "Fe_K", "Pt_L"]
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_get_fit_model_of_exspy_model_with_an_empty_chip(lazy):
+    chips = fept_map(["Cu", "Fe", "Pt"], empty_chip=True, lazy=lazy)
+    quantify(chips, model="exspy")
+    if lazy:
+        chips.compute()
+    model = chips.get_fit_model()
+    fitted = model.as_signal().data
+    # A linear fit of zero counts is zero; the other chips are the same
+    # spectrum, so their models are equal and hold its counts.
+    np.testing.assert_allclose(fitted[0, 0], 0.0, atol=1e-9)
+    np.testing.assert_allclose(fitted[1, 1], fitted[0, 1], rtol=1e-9)
+    spectrum = chips.data[1, 1]
+    assert fitted[1, 1].sum() == pytest.approx(float(spectrum.sum()), rel=0.02)
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_file_xray_lines_without_kfactors_are_fitted_not_quantified(lazy):
+    # As a Bruker file does: its own xray_lines, with C.
+    lines = ["C_Ka", "Cu_Ka", "Fe_Ka", "Pt_La"]
+    chips = fept_map(["C", "Cu", "Fe", "Pt"], xray_lines=lines, lazy=lazy)
+    q, _ = quantify(chips)
+    assert q.xray_lines == ["Fe_Ka", "Pt_La"]
+    assert "C_K" in q.families and "Cu_K" in q.families
+    np.testing.assert_allclose(np.asarray(q.atomic_percent).sum(axis=1), 100.0)
+    # The same fit as with the elements alone (no xray_lines in the file).
+    ref, _ = quantify(fept_map(["C", "Cu", "Fe", "Pt"]))
+    np.testing.assert_allclose(q.intensities, ref.intensities, rtol=1e-9)
+
+
+def test_a_list_of_kfactors_still_needs_one_per_file_line():
+    chips = fept_map(["C", "Fe", "Pt"], xray_lines=["C_Ka", "Fe_Ka", "Pt_La"])
+    with pytest.raises(ValueError, match="needs one value per line"):
+        chips.quantify_chips([1.0, 1.0])
