@@ -41,6 +41,7 @@ from hyperspy_chipping.fitting._families import (
     split_xray_line,
 )
 from hyperspy_chipping.fitting._linear import Projector, single_threaded_blas
+from hyperspy_chipping.fitting._low_energy import spectrum_start
 from hyperspy_chipping.fitting._refine import (
     artefact_candidates,
     missing_peaks,
@@ -52,8 +53,11 @@ _logger = logging.getLogger(__name__)
 INTENSITIES = ("family", "line")
 MODELS = ("family", "exspy")
 COMPOSITIONS = ("atomic", "weight")
-#: Lowest fit energy by default (keV): above the detector zero (strobe) peak.
+#: Lowest energy (keV) of the main line of a default line choice.
 DEFAULT_LOW_ENERGY = 0.2
+#: Lowest energy (keV) of a fitted main line; the fit itself starts where the
+#: summed spectrum says (see ``fitting._low_energy.spectrum_start``).
+LOWEST_ENERGY = 0.1
 #: Chips with fewer counts than this in the fit range are flagged.
 MIN_COUNTS = 100
 
@@ -181,11 +185,13 @@ def prepare_model(signal, lines, *, model, background, background_order, energy_
         # outside the fit range has no channel to fit (a singular system).
         families = [f for f in exspy_families(signal) if lo <= f.main_energy <= hi]
     else:
-        lo, hi = (
-            (DEFAULT_LOW_ENERGY, beam_energy) if energy_range is None else energy_range
-        )
+        lo, hi = (LOWEST_ENERGY, beam_energy) if energy_range is None else energy_range
         lo, hi = max(lo, axis_lo), min(hi, axis_hi, beam_energy)
         families = physics_families(elements, beam_energy, (lo, hi))
+        if energy_range is None:
+            # The fit starts where the summed spectrum says (above the zero
+            # peak, threshold and noise): its channels from the axis start.
+            lo = axis_lo
     if hi <= lo:
         raise ValueError(
             f"`energy_range` ({lo:.3f}, {hi:.3f}) keV holds no channel of the "
@@ -231,6 +237,7 @@ def prepare_model(signal, lines, *, model, background, background_order, energy_
         "exspy_like": model == "exspy",
         "background": background,
         "background_order": background_order,
+        "auto_start": energy_range is None and model != "exspy",
     }
 
 
@@ -273,6 +280,19 @@ def _solve_model(total, prep, refine=True):
     families, cal, channels = prep["families"], prep["calibration"], prep["channels"]
     args = (prep["background"], prep["background_order"], prep["beam_energy"])
     report = {}
+    trim = slice(None)
+    if prep.get("auto_start"):
+        start = spectrum_start(
+            total,
+            cal.centres(channels),
+            cal.fwhm_mnka,
+            [f.main_energy for f in families],
+            floor=LOWEST_ENERGY,
+        )
+        first = int(np.searchsorted(cal.centres(channels), start - 1e-9))
+        first = min(first, channels.size - 1)
+        trim = slice(first, None)
+        channels, total = channels[trim], total[trim]
     if prep["exspy_like"]:
         # Stock exspy: metadata calibration, unweighted least squares.
         weights = np.ones(channels.size)
@@ -299,6 +319,15 @@ def _solve_model(total, prep, refine=True):
         )
     out = dict(prep)
     out.update(
+        channels=channels,
+        trim=trim,
+        # The lower edge of the first fit channel (of the metadata axis).
+        energy_range=(
+            float(prep["calibration"].centres(channels[0] - 0.5)),
+            prep["energy_range"][1],
+        )
+        if prep.get("auto_start")
+        else prep["energy_range"],
         families=families,
         calibration=cal,
         projector=projector,

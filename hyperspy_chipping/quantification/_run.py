@@ -188,6 +188,7 @@ def parse_request(signal, kfactors, **options):
         "kfactors": lines_k,
         "energy_range": list(prep["energy_range"]),
         "refine": bool(options["refine"]),
+        "auto_start": bool(prep["auto_start"]),
     }
     if options["thickness"] is not None:
         request["thickness"] = options["thickness"]
@@ -226,7 +227,7 @@ def compute_results(signal, request, prep, params, data=None):
         lay = layout(len(request["xray_lines"]), _n_components(prep), _zeta(params))
         n_out = max(s.stop for s in lay.values())
         packed = da.map_blocks(
-            quantify_block,
+            _quantify_trimmed,
             spectra,
             npix,
             solution,
@@ -253,7 +254,7 @@ def compute_results(signal, request, prep, params, data=None):
         blocks = list(
             pool.map(
                 lambda i: quantify_block(
-                    flat[i : i + step, fit],
+                    flat[i : i + step, fit][:, solution["trim"]],
                     npix[i : i + step],
                     solution,
                     params,
@@ -266,6 +267,11 @@ def compute_results(signal, request, prep, params, data=None):
     results = {name: packed[:, sl] for name, sl in lay.items()}
     results["solution"] = solution
     return results
+
+
+def _quantify_trimmed(spectra, n_pixels, solution, params):
+    """:func:`quantify_block` on the channels the solution kept."""
+    return quantify_block(spectra[..., solution["trim"]], n_pixels, solution, params)
 
 
 def _zeta(params):
@@ -298,6 +304,7 @@ def store_results(signal, request, results):
     q = dict(request)
     q.update(
         {
+            "energy_range": list(solution["energy_range"]),
             "Calibration": {
                 "offset": float(cal.offset),
                 "scale": float(cal.scale),
@@ -366,7 +373,9 @@ def ensure_results(signal, data=None):
         composition="atomic",
         background=request["background"],
         background_order=request["background_order"],
-        energy_range=tuple(request["energy_range"]),
+        energy_range=(
+            None if request.get("auto_start") else tuple(request["energy_range"])
+        ),
         thickness=request.get("thickness"),
         absorption_correction="take_off_angle" in request,
         refine=request["refine"],

@@ -269,9 +269,13 @@ class ChippedEDSSpectrum(TEMDispatchMixin, EDSTEMSpectrum):
             Degree of the background polynomial (default 5 for the
             bremsstrahlung multiplier, 6 for the polynomial).
         energy_range : tuple of float, optional
-            Fit range in keV. Default: 0.2 keV (above the detector zero peak)
-            to the end of the axis or the beam energy (``model="family"``),
-            the whole axis (``model="exspy"``).
+            Fit range in keV; it wins over the default. Default
+            (``model="family"``): from where the summed spectrum starts —
+            above the zero (strobe) peak, the detector threshold and the
+            low-energy noise found in it (0.2 keV on an axis that starts
+            above 0 keV) — to the end of the axis or the beam energy; the
+            range used is stored in ``metadata.Chipping.Quantification``.
+            ``model="exspy"``: the whole axis.
         thickness : float, optional
             Specimen thickness in nm, for the CL absorption correction.
         absorption_correction : bool, default False

@@ -99,3 +99,31 @@ def test_a_list_of_kfactors_still_needs_one_per_file_line():
     chips = fept_map(["C", "Fe", "Pt"], xray_lines=["C_Ka", "Fe_Ka", "Pt_La"])
     with pytest.raises(ValueError, match="needs one value per line"):
         chips.quantify_chips([1.0, 1.0])
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_fit_starts_above_a_large_zero_peak(lazy):
+    from hyperspy_chipping.data import sto_lfo_cross_section
+
+    s = sto_lfo_cross_section(
+        (60, 60), 50.0, seed=3, energy_offset=-0.25, zero_peak_counts=2000.0
+    )
+    s.set_signal_type("EDS_TEM_chipped")
+    if lazy:
+        s = s.as_lazy()
+    chips = s.chip(15)
+    q, _ = quantify(chips, s.metadata.Simulation.kfactors.as_dictionary())
+    # The simulated zero peak has the noise width, FWHM(0) = sqrt(R^2 -
+    # 2.5 * 5898.7 eV) (Fiori-Newbury): 2000 counts per pixel x 3600 pixels
+    # fall below half a count sqrt(2 ln(2 x 7.2e6)) = 5.7 sigma out.
+    r = s.metadata.Acquisition_instrument.TEM.Detector.EDS.energy_resolution_MnKa
+    sigma = np.sqrt(r**2 - 2.5 * 5898.7) / 2.3548 / 1000
+    lo, hi = q.energy_range
+    assert 5.7 * sigma - 0.01 <= lo <= 5.7 * sigma + 0.01
+    assert hi == pytest.approx(19.74, abs=0.01)
+
+
+def test_user_energy_range_wins():
+    chips = fept_map(["Cu", "Fe", "Pt"])
+    q, _ = quantify(chips, energy_range=(0.3, 19.0))
+    assert list(q.energy_range) == [0.3, 19.0]
