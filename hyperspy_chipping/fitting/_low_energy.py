@@ -97,17 +97,13 @@ def spectrum_start(
     low = (e >= start) & (e <= 0.35)
     dead = np.flatnonzero(low & (y < DEAD_FRACTION * level))
     if dead.size:
-        start = max(start, float(e[dead[-1]]) + 0.5 * _step(e))
+        start = max(start, float(e[min(dead[-1] + 1, e.size - 1)]))
     start = max(start, _noise_bump_end(y, e, start))
     for line in keep_lines:
         width = float(physics.fwhm_at_energy(max(line, 0.0), fwhm_mnka))
         if floor < line < start:
             start = max(floor, min(start, line - 2 * width))
     return float(start)
-
-
-def _step(e):
-    return float(e[1] - e[0]) if e.size > 1 else 0.01
 
 
 def _zero_peak_end(y, e, near_zero, fwhm_mnka):
