@@ -68,6 +68,39 @@ def _choice(name, value, options):
     return value
 
 
+#: Beam energies (kV) below this are an SEM's: TEMs run at 60-300 kV.
+SEM_MAX_BEAM_ENERGY = 40.0
+
+
+def is_sem(signal) -> bool:
+    """Whether the map comes from an SEM (a bulk specimen).
+
+    exspy moves an ``EDS_SEM`` signal's ``Acquisition_instrument.SEM`` to
+    ``TEM`` when its type changes to a TEM type, so the beam energy tells.
+    """
+    md = signal.metadata
+    for node in ("SEM", "TEM"):
+        energy = md.get_item(f"Acquisition_instrument.{node}.beam_energy")
+        if energy is not None:
+            return node == "SEM" or float(energy) < SEM_MAX_BEAM_ENERGY
+    return False
+
+
+def warn_bulk_specimen(signal, method):
+    """Warn once that Cliff-Lorimer, a thin-film method, is applied to SEM data."""
+    if method == "CL" and is_sem(signal):
+        warnings.warn(
+            "This map is EDS_SEM data (a bulk specimen), quantified with the "
+            "Cliff-Lorimer method, a thin-film method: without matrix (ZAF or "
+            "phi-rho-z) corrections for absorption and fluorescence in the bulk, "
+            "the compositions are biased, most for light elements and low-energy "
+            "lines. Use them as relative maps, or k-factors measured on "
+            "standards of a similar matrix at the same beam energy.",
+            UserWarning,
+            stacklevel=4,  # the user's call of quantify_chips
+        )
+
+
 def energy_axis_kev(signal):
     """Offset, scale (keV) and size of the energy axis; eV axes converted.
 

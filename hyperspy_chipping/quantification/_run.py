@@ -56,6 +56,7 @@ from hyperspy_chipping.quantification._fit import (
     parse_kfactors,
     prepare_model,
     solve_model,
+    warn_bulk_specimen,
 )
 
 _UNITS_TO_M = {"m": 1.0, "µm": 1e-6, "um": 1e-6, "nm": 1e-9, "Å": 1e-10, "A": 1e-10}
@@ -346,6 +347,7 @@ def quantify_chipped(signal, kfactors, **options):
         ones), keyed as in :func:`~hyperspy_chipping.quantification._block.layout`.
     """
     request, prep, params = parse_request(signal, kfactors, **options)
+    warn_bulk_specimen(signal, request["method"])
     results = compute_results(signal, request, prep, params)
     if signal._lazy:
         signal.metadata.set_item("Chipping.Quantification", dict(request, lazy=True))

@@ -127,3 +127,32 @@ def test_user_energy_range_wins():
     chips = fept_map(["Cu", "Fe", "Pt"])
     q, _ = quantify(chips, energy_range=(0.3, 19.0))
     assert list(q.energy_range) == [0.3, 19.0]
+
+
+def sem_map(lazy=False):
+    """exspy's 10 kV SEM spectrum (TM002) tiled into a 2 x 2 map."""
+    s = exspy.data.EDS_SEM_TM002()
+    t = exspy.signals.EDSSEMSpectrum(np.tile(s.data, (2, 2, 1)))
+    t.axes_manager.signal_axes[0].update_from(
+        s.axes_manager.signal_axes[0], ("offset", "scale", "units", "name")
+    )
+    t.metadata.add_dictionary(s.metadata.as_dictionary())
+    t.set_signal_type("EDS_TEM_chipped")
+    if lazy:
+        t = t.as_lazy()
+    return t
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_sem_data_quantified_by_cliff_lorimer_get_one_warning(lazy):
+    chips = sem_map(lazy).chip(1)
+    k = dict.fromkeys(chips.metadata.Sample.elements, 1.0)
+    with pytest.warns(UserWarning, match="thin-film method") as caught:
+        chips.quantify_chips(k)
+    assert sum("thin-film" in str(w.message) for w in caught) == 1
+
+
+def test_tem_data_get_no_thin_film_warning():
+    chips = fept_map(["Cu", "Fe", "Pt"])
+    _, caught = quantify(chips)
+    assert not any("thin-film" in str(w.message) for w in caught)
