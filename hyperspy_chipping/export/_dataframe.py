@@ -92,6 +92,8 @@ def dataframe_attrs(signal) -> dict:
                 "energy_range",
                 "Calibration",
                 "families",
+                "auto_elements",
+                "Summed_fit",
                 "thickness",
                 "take_off_angle",
             )

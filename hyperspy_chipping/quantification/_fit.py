@@ -32,7 +32,7 @@ import warnings
 
 import numpy as np
 
-from hyperspy_chipping.fitting._calibrate import calibrate, design_matrix
+from hyperspy_chipping.fitting._calibrate import _wls, calibrate, design_matrix
 from hyperspy_chipping.fitting._design import Calibration, kev_per_unit
 from hyperspy_chipping.fitting._families import (
     SHELLS,
@@ -42,10 +42,11 @@ from hyperspy_chipping.fitting._families import (
 )
 from hyperspy_chipping.fitting._linear import Projector, single_threaded_blas
 from hyperspy_chipping.fitting._low_energy import spectrum_start
-from hyperspy_chipping.fitting._refine import (
-    artefact_candidates,
-    missing_peaks,
-    refine_line_weights,
+from hyperspy_chipping.fitting._peak_search import search_unnamed_elements
+from hyperspy_chipping.fitting._refine import refine_line_weights
+from hyperspy_chipping.quantification._summed_fit import (
+    summed_fit_report,
+    warn_summed_fit,
 )
 
 _logger = logging.getLogger(__name__)
@@ -201,7 +202,16 @@ def parse_kfactors(kfactors, xray_lines, elements, intensity, default=None):
     return dict(sorted(out.items())), convention
 
 
-def prepare_model(signal, lines, *, model, background, background_order, energy_range):
+def prepare_model(
+    signal,
+    lines,
+    *,
+    model,
+    background,
+    background_order,
+    energy_range,
+    auto_elements=True,
+):
     """Families, fit channels and starting calibration; reads no data.
 
     Raises the errors of an impossible request (elements or lines outside
@@ -271,6 +281,7 @@ def prepare_model(signal, lines, *, model, background, background_order, energy_
         "background": background,
         "background_order": background_order,
         "auto_start": energy_range is None and model != "exspy",
+        "auto_elements": bool(auto_elements),
     }
 
 
@@ -326,6 +337,7 @@ def _solve_model(total, prep, refine=True):
         first = min(first, channels.size - 1)
         trim = slice(first, None)
         channels, total = channels[trim], total[trim]
+    added, summary = {}, {}
     if prep["exspy_like"]:
         # Stock exspy: metadata calibration, unweighted least squares.
         weights = np.ones(channels.size)
@@ -333,6 +345,15 @@ def _solve_model(total, prep, refine=True):
         cal, weights, model_sum = calibrate(
             total, channels, cal, families, *args, refine=refine
         )
+        fit_range = (float(cal.centres(channels[0])), prep["energy_range"][1])
+        if prep.get("auto_elements", True):
+            families, added = _add_unnamed_elements(
+                total, model_sum, weights, cal, channels, families, args, fit_range
+            )
+            if added:  # calibrate again, with the peaks modelled
+                cal, weights, model_sum = calibrate(
+                    total, channels, cal, families, *args, refine=refine
+                )
         if refine:
             families, report = refine_line_weights(
                 total, channels, cal, families, *args, weights
@@ -341,15 +362,36 @@ def _solve_model(total, prep, refine=True):
             cal, weights, model_sum = calibrate(
                 total, channels, cal, families, *args, refine=False
             )
+        if prep.get("auto_elements", True):
+            # Peaks that the refined shapes uncover (e.g. O Ka under an L
+            # family whose ratios were off).
+            families, more = _add_unnamed_elements(
+                total, model_sum, weights, cal, channels, families, args, fit_range
+            )
+            if more:
+                added.update(more)
+                cal, weights, model_sum = calibrate(
+                    total, channels, cal, families, *args, refine=False
+                )
     design = design_matrix(
         families, cal, channels, *args, exspy_like=prep["exspy_like"]
     )
     projector = Projector.from_design(design, weights)
     if not prep["exspy_like"]:
         counts = projector.fit(total[None])[0, : len(families)]
-        _warn_missing_peaks(
-            total, model_sum, cal, channels, prep["elements"], families, counts
+        summary = summed_fit_report(
+            total,
+            model_sum,
+            cal,
+            channels,
+            families,
+            counts,
+            added,
+            prep["beam_energy"],
+            fit_range,
+            n_parameters=design.shape[1],
         )
+        warn_summed_fit(summary, prep.get("auto_elements", True))
     out = dict(prep)
     out.update(
         channels=channels,
@@ -362,6 +404,8 @@ def _solve_model(total, prep, refine=True):
         if prep.get("auto_start")
         else prep["energy_range"],
         families=families,
+        n_auto=len(families) - len(prep["families"]),
+        summed_fit=summary,
         calibration=cal,
         projector=projector,
         covariance_tensor=projector.covariance_tensor(prep["rows"]),
@@ -371,50 +415,19 @@ def _solve_model(total, prep, refine=True):
     return out
 
 
-def _warn_missing_peaks(
-    total, model, calibration, channels, elements, families, counts
+def _add_unnamed_elements(
+    total, model, weights, cal, channels, families, args, fit_range
 ):
-    """Tell the user about peaks in the summed spectrum the model lacks.
+    """Elements that explain significant residual peaks, appended as fit-only."""
 
-    `counts` are the families' fitted counts in `total`: a detector artefact
-    of a family is a candidate only if the peak is small enough for one.
-    """
-    from exspy.utils.eds import get_xray_lines_near_energy
+    def refit(fams):
+        a = design_matrix(fams, cal, channels, *args)
+        coef = _wls(a, total, weights)[0]  # weights of the named model
+        return a @ coef, coef[: len(fams)]
 
-    from hyperspy_chipping.fitting._xray_families import fwhm_at_energy
-
-    centres = calibration.centres(channels)
-    for energy in missing_peaks(total, model, calibration, channels)[:3]:
-        fwhm = float(fwhm_at_energy(max(energy, 0.0), calibration.fwhm_mnka))
-        window = np.abs(centres - energy) <= fwhm
-        excess = float((np.asarray(total) - model)[window].sum())
-        near = [
-            line
-            for line in get_xray_lines_near_energy(energy, width=0.1)
-            if split_xray_line(line)[0] not in elements
-        ]
-        # Main lines (Ka, La, Ma) first: the likeliest culprits.
-        near.sort(key=lambda line: split_xray_line(line)[1] not in ("Ka", "La", "Ma"))
-        artefacts = artefact_candidates(energy, families, counts, excess)
-        candidates = artefacts[:2] + near[:4]
-        hint = f" (candidates: {', '.join(candidates)})" if candidates else ""
-        if artefacts:
-            advice = (
-                "the model has no detector artefacts (escape and pile-up "
-                "peaks): if it is one, the intensities of lines under it are "
-                "biased; if it is an element, add it with add_elements()."
-            )
-        else:
-            advice = (
-                "add the element with add_elements(), or the intensities of "
-                "overlapping lines will be biased."
-            )
-        warnings.warn(
-            f"The summed spectrum has a peak at {energy:.2f} keV that the model "
-            f"lacks{hint}: {advice}",
-            UserWarning,
-            stacklevel=7,  # the user's call of quantify_chips
-        )
+    return search_unnamed_elements(
+        total, model, cal, channels, families, refit, args[2], fit_range
+    )
 
 
 def _definition(families, calibration, channels, background, beam_energy):

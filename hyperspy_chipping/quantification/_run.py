@@ -177,6 +177,7 @@ def parse_request(signal, kfactors, **options):
         background=background,
         background_order=order,
         energy_range=energy_range,
+        auto_elements=options.get("auto_elements", True),
     )
     request = {
         "method": method,
@@ -190,6 +191,7 @@ def parse_request(signal, kfactors, **options):
         "energy_range": list(prep["energy_range"]),
         "refine": bool(options["refine"]),
         "auto_start": bool(prep["auto_start"]),
+        "auto_elements": bool(prep["auto_elements"]),
     }
     if options["thickness"] is not None:
         request["thickness"] = options["thickness"]
@@ -271,8 +273,19 @@ def compute_results(signal, request, prep, params, data=None):
 
 
 def _quantify_trimmed(spectra, n_pixels, solution, params):
-    """:func:`quantify_block` on the channels the solution kept."""
-    return quantify_block(spectra[..., solution["trim"]], n_pixels, solution, params)
+    """:func:`quantify_block` on the channels the solution kept.
+
+    The layout of a lazy result is fixed before the summed spectrum is
+    known: the amplitudes of elements added automatically (appended after
+    the named ones) are left out of it.
+    """
+    out = quantify_block(spectra[..., solution["trim"]], n_pixels, solution, params)
+    n_auto = solution["n_auto"]
+    if n_auto:
+        lay = layout(len(solution["rows"]), _n_components(solution), _zeta(params))
+        start = lay["amplitudes"].start + len(solution["families"]) - n_auto
+        out = np.delete(out, np.s_[start : start + n_auto], axis=-1)
+    return out
 
 
 def _zeta(params):
@@ -312,6 +325,8 @@ def store_results(signal, request, results):
                 "energy_resolution_MnKa": float(cal.fwhm_mnka),
             },
             "families": [f.key for f in solution["families"]],
+            "auto_elements": list(solution["summed_fit"].get("auto_elements", [])),
+            "Summed_fit": solution["summed_fit"],
             "line_weights": solution["line_weights"],
             "beam_energy": solution["beam_energy"],
             **solution["model_definition"],
@@ -381,6 +396,7 @@ def ensure_results(signal, data=None):
         thickness=request.get("thickness"),
         absorption_correction="take_off_angle" in request,
         refine=request["refine"],
+        auto_elements=request.get("auto_elements", True),
     )
     request, prep, params = parse_request(signal, request["kfactors"], **options)
     if data is None and signal._lazy:

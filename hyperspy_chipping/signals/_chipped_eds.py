@@ -230,6 +230,7 @@ class ChippedEDSSpectrum(TEMDispatchMixin, EDSTEMSpectrum):
         thickness=None,
         absorption_correction=False,
         refine=True,
+        auto_elements=True,
     ):
         """Fit and quantify every chip; store the results; return the maps.
 
@@ -285,6 +286,17 @@ class ChippedEDSSpectrum(TEMDispatchMixin, EDSTEMSpectrum):
         refine : bool, default True
             Refine the energy offset, gain and resolution on the summed
             spectrum (``model="family"``).
+        auto_elements : bool, default True
+            Peaks of the summed spectrum that the named elements do not
+            explain (significant against its Poisson noise) are identified
+            against the line table — a line of a fitted element first, then
+            a detector artefact, then elements ranked by how well all their
+            lines explain the residual, common system elements (C, O, Si,
+            Cu, ...) preferred — and the elements found are fitted too, not
+            quantified (``model="family"``). They are listed in
+            ``metadata.Chipping.Quantification.auto_elements`` and named in
+            one warning. False: fit only the named elements (the warning
+            still names the peaks).
 
         Returns
         -------
@@ -369,6 +381,7 @@ class ChippedEDSSpectrum(TEMDispatchMixin, EDSTEMSpectrum):
             thickness=thickness,
             absorption_correction=absorption_correction,
             refine=refine,
+            auto_elements=auto_elements,
         )
         return composition_maps(self, results, composition)
 

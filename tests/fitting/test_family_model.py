@@ -65,12 +65,21 @@ def test_fept_full_range_agrees_with_narrow_range(intensity):
     assert full / narrow == pytest.approx(1.0, abs=tolerance)
 
 
-def test_missing_peak_is_reported():
+@pytest.mark.parametrize("auto", [True, False])
+def test_missing_peak_is_reported(auto):
+    # The simulated Cu grid peak: added as a fit-only element by default,
+    # named as a candidate when auto_elements=False.
     s = sto_lfo_cross_section((40, 40), seed=3, system_peaks=("Cu",))
     s.set_signal_type("EDS_TEM_chipped")
     chips = s.chip(20)
-    with pytest.warns(UserWarning, match=r"peak at 8\.0\d keV .* Cu_Ka"):
-        chips.quantify_chips(s.metadata.Simulation.kfactors.as_dictionary())
+    match = r"Cu \(Cu_Ka\)" if auto else r"peak at 8\.0\d keV \(.* Cu_Ka"
+    with pytest.warns(UserWarning, match=match):
+        chips.quantify_chips(
+            s.metadata.Simulation.kfactors.as_dictionary(), auto_elements=auto
+        )
+    q = chips.metadata.Chipping.Quantification
+    assert list(q.auto_elements) == (["Cu"] if auto else [])
+    assert ("Cu_K" in q.families) is auto
 
 
 @pytest.mark.parametrize("fraction, named", [(0.02, True), (0.10, False)])
@@ -96,8 +105,7 @@ def test_escape_peak_is_named_as_a_candidate(fraction, named):
     with pytest.warns(UserWarning, match=r"peak at 2\.7\d keV") as record:
         s.chip(20).quantify_chips(k)
     message = next(str(w.message) for w in record if "2.7" in str(w.message))
-    assert ("(candidates: Si escape peak of Ti_Ka" in message) is named
-    assert ("no detector artefacts" in message) is named
+    assert ("Si escape peak of Ti_Ka (detector artefact" in message) is named
 
 
 def test_no_warning_when_model_is_complete():
