@@ -52,6 +52,24 @@ from hyperspy_chipping.fitting._design import peak_columns
 #: contamination, oxide, detector and specimen Si, grid, holder, FIB
 #: preparation): preferred when the data cannot tell.
 COMMON_ELEMENTS = ("C", "O", "Si", "Cu", "Cr", "Fe", "Ga", "Mo", "Pt", "Au", "Al", "N")
+#: Elements that are fitted automatically when a peak calls for them: the
+#: system and contamination elements of (S)TEM-EDS (film, oxide, nitride,
+#: detector and specimen Si, grids, holders, apertures, FIB and ion-milling
+#: residues). Any other element is named in the warning, not fitted: an
+#: unexpected heavy element's L or M family overlaps the lines of the
+#: specimen, and fitting a wrong one steals from them.
+SYSTEM_ELEMENTS = (
+    *COMMON_ELEMENTS,
+    "Ar",
+    "Ca",
+    "Cl",
+    "Co",
+    "Mn",
+    "Ni",
+    "Zn",
+    "W",
+    "Ta",
+)
 #: Preference factors of the ranking (on the chi-squared improvement).
 COMMON_PRIOR = 3.0
 OFF_MAIN_PRIOR = 0.3
@@ -405,6 +423,11 @@ def _rank_elements(
             near[element] = (f"{element}_{name}", main, d)
     ranked = []
     for element, (line, main, _) in near.items():
+        if not main:
+            # Only an element whose main line lies here can be named (see
+            # identify_peak); the others are listed, not evaluated.
+            ranked.append({"element": element, "line": line, "score": 0.0, "gain": 0.0})
+            continue
         try:
             column, fams = element_signature(
                 element, beam_energy, energy_range, calibration, channels
@@ -497,7 +520,7 @@ def search_unnamed_elements(
                 energy_range,
                 counts,
             )
-            if cause["kind"] == "element":
+            if cause["kind"] == "element" and cause["element"] in SYSTEM_ELEMENTS:
                 element = cause["element"]
                 new[element] = {"line": cause["line"], "energy": peak["energy"]}
                 pending += physics_families([element], beam_energy, energy_range)
