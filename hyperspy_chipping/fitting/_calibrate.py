@@ -45,7 +45,14 @@ _logger = logging.getLogger(__name__)
 
 
 def design_matrix(
-    families, calibration, channels, background, order, beam_energy, exspy_like=False
+    families,
+    calibration,
+    channels,
+    background,
+    order,
+    beam_energy,
+    exspy_like=False,
+    shape=None,
 ):
     """Peaks then background columns, for the channels of the fit.
 
@@ -59,7 +66,9 @@ def design_matrix(
     (1980, 6)
     """
     peaks = peak_columns(families, calibration, channels, exspy_like=exspy_like)
-    bg = background_columns(background, calibration, channels, beam_energy, order)
+    bg = background_columns(
+        background, calibration, channels, beam_energy, order, shape=shape
+    )
     return np.hstack([peaks, bg])
 
 

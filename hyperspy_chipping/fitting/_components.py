@@ -129,6 +129,10 @@ class Bremsstrahlung(Component):
         Photon energy (keV) at an axis value ``x``:
         ``energy_offset + energy_gain * x * units_factor`` — where the
         continuum is evaluated, when the fit refined the axis calibration.
+    shape : list of float, optional
+        Bernstein coefficients (>= 0) of the map's non-negative continuum
+        correction; the ``a_k`` then multiply Bernstein polynomials of degree
+        `order` (see :func:`~hyperspy_chipping.fitting._design.background_basis`).
 
     Examples
     --------
@@ -149,6 +153,7 @@ class Bremsstrahlung(Component):
         units_factor=1.0,
         energy_offset=0.0,
         energy_gain=1.0,
+        shape=None,
     ):
         names = [f"a{k}" for k in range(int(order) + 1)]
         super().__init__(names, linear_parameter_list=names)
@@ -159,6 +164,7 @@ class Bremsstrahlung(Component):
         self.units_factor = float(units_factor)
         self.energy_offset = float(energy_offset)
         self.energy_gain = float(energy_gain)
+        self.shape = None if shape is None else [float(v) for v in shape]
         self.isbackground = True
         for key, value in (
             ("beam_energy", self.beam_energy),
@@ -168,6 +174,7 @@ class Bremsstrahlung(Component):
             ("units_factor", self.units_factor),
             ("energy_offset", self.energy_offset),
             ("energy_gain", self.energy_gain),
+            ("shape", self.shape),
         ):
             self._whitelist[key] = ("init", value)
 
@@ -182,6 +189,7 @@ class Bremsstrahlung(Component):
             self.beam_energy,
             self.order,
             self.norm,
+            shape=self.shape,
         )
 
     def function(self, x):

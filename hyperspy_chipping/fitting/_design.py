@@ -283,7 +283,7 @@ def detected_continuum(energy, beam_energy: float) -> np.ndarray:
     return kramers * tabulated_efficiency(safe)
 
 
-def background_columns(kind, calibration, channels, beam_energy, order):
+def background_columns(kind, calibration, channels, beam_energy, order, shape=None):
     """Background basis: a bremsstrahlung shape or a polynomial.
 
     ``"bremsstrahlung"``: Kramers' continuum ``(E0 - E) / E`` times the
@@ -318,10 +318,13 @@ def background_columns(kind, calibration, channels, beam_energy, order):
     (1900, 7)
     """
     e = calibration.centres(channels)
-    return background_basis(kind, e, (e.min(), e.max()), e, beam_energy, order)
+    domain = (e.min(), e.max())
+    return background_basis(kind, e, domain, e, beam_energy, order, shape=shape)
 
 
-def background_basis(kind, x, domain, energy, beam_energy, order, norm=None):
+def background_basis(
+    kind, x, domain, energy, beam_energy, order, norm=None, shape=None
+):
     """Chebyshev polynomials of `x` over `domain`, times the continuum.
 
     The one formula of the background, for the design matrix and for the
@@ -343,6 +346,12 @@ def background_basis(kind, x, domain, energy, beam_energy, order, norm=None):
         Polynomial degree.
     norm : float, optional
         Divides the continuum; default its maximum over `energy`.
+    shape : sequence of float, optional
+        Bernstein coefficients (>= 0) of a fixed, non-negative correction of
+        the continuum (the one fitted to the summed spectrum, see
+        :func:`nonnegative_continuum`); the columns are then the corrected
+        continuum times the Bernstein polynomials of degree `order`, all
+        >= 0, instead of Chebyshev polynomials.
 
     Returns
     -------
@@ -357,8 +366,32 @@ def background_basis(kind, x, domain, energy, beam_energy, order, norm=None):
     """
     lo, hi = domain
     u = (2 * np.asarray(x, dtype=float) - (lo + hi)) / max(hi - lo, 1e-12)
-    poly = np.polynomial.chebyshev.chebvander(u, order)
     if kind == "polynomial":
-        return poly
-    shape = detected_continuum(energy, beam_energy)
-    return poly * (shape / (shape.max() if norm is None else norm))[..., None]
+        return np.polynomial.chebyshev.chebvander(u, order)
+    continuum = detected_continuum(energy, beam_energy)
+    continuum = continuum / (continuum.max() if norm is None else norm)
+    if shape is None:
+        poly = np.polynomial.chebyshev.chebvander(u, order)
+        return poly * continuum[..., None]
+    t = np.clip((u + 1) / 2, 0.0, 1.0)
+    corrected = continuum * (bernstein(t, len(shape) - 1) @ np.asarray(shape))
+    return bernstein(t, order) * corrected[..., None]
+
+
+def bernstein(t, degree: int) -> np.ndarray:
+    """Bernstein basis polynomials of `degree` at `t` in [0, 1].
+
+    ``C(n, k) t^k (1 - t)^(n - k)``: non-negative and summing to 1, so that
+    a combination with non-negative coefficients is non-negative.
+
+    Examples
+    --------
+    >>> b = bernstein(np.array([0.0, 0.5, 1.0]), 2)
+    >>> b.tolist()
+    [[1.0, 0.0, 0.0], [0.25, 0.5, 0.25], [0.0, 0.0, 1.0]]
+    """
+    from scipy.special import comb
+
+    t = np.asarray(t, dtype=float)[..., None]
+    k = np.arange(degree + 1)
+    return comb(degree, k) * t**k * (1 - t) ** (degree - k)

@@ -71,7 +71,10 @@ def fit_model(signal):
     fit = axis.axis[(axis.axis * factor >= lo) & (axis.axis * factor <= hi)]
     domain = (fit[0] * factor, fit[-1] * factor)
     order = int(q.background_order)
+    shape = list(q.get_item("background_shape", []))
     if q.background == "bremsstrahlung":
+        if shape:  # the map's non-negative continuum, corrected per chip
+            order = int(q.chip_background_order)
         bg = Bremsstrahlung(
             q.beam_energy,
             order,
@@ -81,6 +84,7 @@ def fit_model(signal):
             # The continuum at the refined energy of each channel.
             energy_offset=cal.offset - off0 / stretch,
             energy_gain=1.0 / stretch,
+            shape=shape or None,
         )
         params = bg.parameters_sorted()
         coef = amplitudes[..., len(components) :]

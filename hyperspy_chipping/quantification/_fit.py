@@ -32,6 +32,10 @@ import warnings
 
 import numpy as np
 
+from hyperspy_chipping.fitting._background import (
+    CHIP_BACKGROUND_ORDER,
+    nonnegative_continuum,
+)
 from hyperspy_chipping.fitting._calibrate import _wls, calibrate, design_matrix
 from hyperspy_chipping.fitting._design import Calibration, kev_per_unit
 from hyperspy_chipping.fitting._families import (
@@ -282,6 +286,11 @@ def prepare_model(
         "background_order": background_order,
         "auto_start": energy_range is None and model != "exspy",
         "auto_elements": bool(auto_elements),
+        "chip_background_order": (
+            CHIP_BACKGROUND_ORDER
+            if background == "bremsstrahlung" and model != "exspy"
+            else background_order
+        ),
     }
 
 
@@ -373,15 +382,30 @@ def _solve_model(total, prep, refine=True):
                 cal, weights, model_sum = calibrate(
                     total, channels, cal, families, *args, refine=False
                 )
+    shape, chip_order = None, prep["chip_background_order"]
+    if prep["background"] == "bremsstrahlung" and not prep["exspy_like"]:
+        # The map's continuum, never negative; each chip a low-order
+        # correction of it (fitting/_background.py).
+        shape = nonnegative_continuum(
+            total, weights, families, cal, channels, args[2], args[1]
+        )
     design = design_matrix(
-        families, cal, channels, *args, exspy_like=prep["exspy_like"]
+        families,
+        cal,
+        channels,
+        args[0],
+        chip_order,
+        args[2],
+        exspy_like=prep["exspy_like"],
+        shape=shape,
     )
     projector = Projector.from_design(design, weights)
     if not prep["exspy_like"]:
-        counts = projector.fit(total[None])[0, : len(families)]
+        amplitudes = projector.fit(total[None])[0]
+        counts = amplitudes[: len(families)]
         summary = summed_fit_report(
             total,
-            model_sum,
+            design @ amplitudes,
             cal,
             channels,
             families,
@@ -410,7 +434,7 @@ def _solve_model(total, prep, refine=True):
         projector=projector,
         covariance_tensor=projector.covariance_tensor(prep["rows"]),
         line_weights=report,
-        model_definition=_definition(families, cal, channels, args[0], args[2]),
+        model_definition=_definition(families, cal, channels, args[0], args[2], shape),
     )
     return out
 
@@ -430,7 +454,7 @@ def _add_unnamed_elements(
     )
 
 
-def _definition(families, calibration, channels, background, beam_energy):
+def _definition(families, calibration, channels, background, beam_energy, shape):
     """What rebuilds the fitted model as HyperSpy components (the model view)."""
     from hyperspy_chipping.fitting import _xray_families as physics
     from hyperspy_chipping.fitting._design import detected_continuum
@@ -449,4 +473,8 @@ def _definition(families, calibration, channels, background, beam_energy):
             "fwhm": np.asarray(fwhm, float),
         }
     continuum = detected_continuum(calibration.centres(channels), beam_energy)
-    return {"Families": fams, "background_norm": float(continuum.max())}
+    return {
+        "Families": fams,
+        "background_norm": float(continuum.max()),
+        "background_shape": [] if shape is None else [float(v) for v in shape],
+    }

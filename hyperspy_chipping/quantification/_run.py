@@ -293,7 +293,7 @@ def _zeta(params):
 
 
 def _n_components(prep):
-    return len(prep["families"]) + int(prep["background_order"]) + 1
+    return len(prep["families"]) + int(prep["chip_background_order"]) + 1
 
 
 def store_results(signal, request, results):
@@ -326,6 +326,7 @@ def store_results(signal, request, results):
             },
             "families": [f.key for f in solution["families"]],
             "auto_elements": list(solution["summed_fit"].get("auto_elements", [])),
+            "chip_background_order": int(solution["chip_background_order"]),
             "Summed_fit": solution["summed_fit"],
             "line_weights": solution["line_weights"],
             "beam_energy": solution["beam_energy"],

@@ -315,8 +315,10 @@ def test_fit_model_background_is_the_fitted_one(background):
     cal = Calibration(
         q.Calibration.offset, q.Calibration.scale, q.Calibration.energy_resolution_MnKa
     )
+    shape = list(q.background_shape) or None  # the map's continuum (TEM/SEM)
+    order = q.chip_background_order if shape else q.background_order
     columns = background_columns(
-        background, cal, channels, q.beam_energy, int(q.background_order)
+        background, cal, channels, q.beam_energy, int(order), shape=shape
     )
     fitted = columns @ q.amplitudes[0, len(q.families) :]
     m.axes_manager.indices = (0, 0)

@@ -185,3 +185,78 @@ def test_fept_with_system_peaks_named_agrees_within_one_percent():
     narrow, *_ = _fe_fraction(["Cu", "Fe", "Pt"], energy_range=(5.5, 10.0))
     full, *_ = _fe_fraction(["C", "Cu", "Fe", "O", "Pt", "Si"])
     assert full / narrow == pytest.approx(1.0, abs=0.01)
+
+
+def _fitted_backgrounds(chips):
+    """Every chip's fitted background over the fit channels (design x amplitudes)."""
+    from hyperspy_chipping.fitting._design import Calibration, background_columns
+
+    q = chips.metadata.Chipping.Quantification
+    axis = chips.axes_manager.signal_axes[0]
+    lo, hi = q.energy_range
+    channels = np.flatnonzero((axis.axis >= lo) & (axis.axis <= hi))
+    c = q.Calibration
+    cal = Calibration(c.offset, c.scale, c.energy_resolution_MnKa)
+    columns = background_columns(
+        q.background,
+        cal,
+        channels,
+        q.beam_energy,
+        int(q.chip_background_order),
+        shape=list(q.background_shape),
+    )
+    return np.asarray(q.amplitudes)[:, len(q.families) :] @ columns.T
+
+
+def _sem_20kv_map(lazy=False):
+    """A 20 kV SEM-like map: Kramers' continuum to the beam energy (the
+    Duane-Hunt limit) through the detector window, Al, Si and Fe lines,
+    Poisson."""
+    from hyperspy_chipping.fitting._design import Calibration, peak_columns
+    from hyperspy_chipping.fitting._families import physics_families
+
+    e = 0.01 * np.arange(2048) - 0.47
+    cal = Calibration(-0.47, 0.01, 130.0)
+    fams = physics_families(["Al", "Fe", "Si"], 20.0, (0.2, 20.0))
+    lines = peak_columns(fams, cal, np.arange(2048)) @ np.array([3e3, 2e3, 1e3, 6e3])
+    from hyperspy_chipping.fitting._design import tabulated_efficiency
+
+    safe = np.clip(e, 0.1, None)
+    kramers = 40 * (20 - safe) / safe
+    continuum = np.where(e > 0.1, kramers * tabulated_efficiency(safe), 0)
+    expected = np.clip(continuum, 0, None) + lines
+    data = np.random.default_rng(0).poisson(np.tile(expected, (4, 4, 1)))
+    s = exspy.signals.EDSSEMSpectrum(data.astype("uint32"))
+    ax = s.axes_manager.signal_axes[0]
+    ax.offset, ax.scale, ax.units, ax.name = -0.47, 0.01, "keV", "Energy"
+    s.set_microscope_parameters(beam_energy=20.0, energy_resolution_MnKa=130.0)
+    s.add_elements(["Al", "Fe", "Si"])
+    s.set_signal_type("EDS_TEM_chipped")
+    return s.as_lazy() if lazy else s
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_sem_background_is_never_negative(lazy):
+    # The continuum falls to zero at the beam energy: the fitted background
+    # (of every chip, not only of the sum) stays >= 0 up to there.
+    chips = _sem_20kv_map(lazy).chip(2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        chips.quantify_chips({"Al": 1.0, "Fe": 1.0, "Si": 1.0})
+        chips.to_dataframe()
+    if lazy:
+        chips.compute()
+    background = _fitted_backgrounds(chips)
+    assert background.min() >= 0
+    # ... and it is the continuum: above the last line (Fe Kb, 7.06 keV) the
+    # fitted model is the background alone, and it matches the counts.
+    q = chips.metadata.Chipping.Quantification
+    assert q.Summed_fit.chi2_red < 1.5
+
+
+def test_tm002_sem_background_is_never_negative():
+    chips = sem_map().chip(1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        chips.quantify_chips(dict.fromkeys(chips.metadata.Sample.elements, 1.0))
+    assert _fitted_backgrounds(chips).min() >= 0
