@@ -303,6 +303,16 @@ def sum_peaks_at(energy, families, counts, peak_counts, tol):
     return [name for _, name in sorted(found)]
 
 
+def _near_a_line(energy, families, calibration):
+    fwhm = float(physics.fwhm_at_energy(max(energy, 0.05), calibration.fwhm_mnka))
+    return any(
+        abs(float(e) - energy) <= NEIGHBOUR_FWHM * fwhm
+        for fam in families
+        for e, w in zip(fam.energies, fam.weights)
+        if w >= MIN_LINE_WEIGHT
+    )
+
+
 def element_signature(element, beam_energy, energy_range, calibration, channels):
     """Expected detected spectrum of one atom of `element` (per channel).
 
@@ -465,6 +475,7 @@ def search_unnamed_elements(
     beam_energy,
     energy_range,
     rounds=3,
+    defer_near_fitted=False,
 ):
     """Add the elements that explain significant residual peaks.
 
@@ -487,6 +498,10 @@ def search_unnamed_elements(
         Fit range (keV).
     rounds : int, default 3
         Search, add, refit at most this many times.
+    defer_near_fitted : bool, default False
+        Leave alone peaks within ``NEIGHBOUR_FWHM`` peak widths of a line of
+        a fitted family (before its sub-line ratios are refined, such a peak
+        may be that family's shape; the search after the refinement decides).
 
     Returns
     -------
@@ -508,6 +523,10 @@ def search_unnamed_elements(
         for peak in peaks:
             # A line of an element added in this round explains it already.
             if fitted_line_at(peak["energy"], pending, calibration) is not None:
+                continue
+            if defer_near_fitted and _near_a_line(
+                peak["energy"], families, calibration
+            ):
                 continue
             cause = identify_peak(
                 peak,

@@ -38,8 +38,13 @@ from hyperspy_chipping.fitting._design import background_columns, peak_columns
 
 _logger = logging.getLogger(__name__)
 
-#: A refined group ratio may move by at most this factor from the table.
-WEIGHT_BOUNDS = (0.5, 2.0)
+#: A refined group ratio may move by at most these factors from the table,
+#: per shell. K: Kβ/Kα is known to a few % (0.5-2x catches a missing
+#: element). L and M: the sub-line groups come from different subshells,
+#: whose ionisation cross sections and Coster-Kronig yields are uncertain by
+#: up to 2-3x for light L (Ti, Fe) and for M families, and whose lines below
+#: 1 keV are multiplied by the least known part of the detector efficiency.
+WEIGHT_BOUNDS = {"K": (0.5, 2.0), "L": (0.25, 4.0), "M": (0.25, 4.0)}
 #: Largest relative standard deviation of a refined ratio that is accepted.
 MAX_RELATIVE_STD = 0.05
 #: A group is refined only if this fraction of it (and of the main line) lies
@@ -141,7 +146,7 @@ def refine_line_weights(
             inside = min(owners[idx[g]][3], owners[idx[0]][3])
             if amp[g] <= 0 or rel > MAX_RELATIVE_STD or inside < MIN_INSIDE:
                 continue
-            clipped = float(np.clip(ratio, *WEIGHT_BOUNDS))
+            clipped = float(np.clip(ratio, *WEIGHT_BOUNDS[fam.shell]))
             if clipped != ratio:
                 warnings.warn(
                     f"The {fam.key} sub-line group {_group_name(fam, groups, g)} "

@@ -357,7 +357,15 @@ def _solve_model(total, prep, refine=True):
         fit_range = (float(cal.centres(channels[0])), prep["energy_range"][1])
         if prep.get("auto_elements", True):
             families, added = _add_unnamed_elements(
-                total, model_sum, weights, cal, channels, families, args, fit_range
+                total,
+                model_sum,
+                weights,
+                cal,
+                channels,
+                families,
+                args,
+                fit_range,
+                defer_near_fitted=refine,
             )
             if added:  # calibrate again, with the peaks modelled
                 cal, weights, model_sum = calibrate(
@@ -440,7 +448,7 @@ def _solve_model(total, prep, refine=True):
 
 
 def _add_unnamed_elements(
-    total, model, weights, cal, channels, families, args, fit_range
+    total, model, weights, cal, channels, families, args, fit_range, **kwargs
 ):
     """Elements that explain significant residual peaks, appended as fit-only."""
 
@@ -450,7 +458,7 @@ def _add_unnamed_elements(
         return a @ coef, coef[: len(fams)]
 
     return search_unnamed_elements(
-        total, model, cal, channels, families, refit, args[2], fit_range
+        total, model, cal, channels, families, refit, args[2], fit_range, **kwargs
     )
 
 

@@ -157,3 +157,13 @@ def test_poor_summed_fit_is_reported_and_warned():
     # The largest feature is the Cu Ka peak the model lacks (8.04 keV).
     assert report.feature_energies[0] == pytest.approx(8.04, abs=0.03)
     assert "Cu_Ka" in report.feature_causes[0]
+
+
+def test_l_and_m_sub_line_ratios_may_move_further_than_k():
+    # L and M sub-line groups come from different subshells (cross sections
+    # and Coster-Kronig yields uncertain by 2-3x); K beta/alpha to a few %.
+    from hyperspy_chipping.fitting._refine import WEIGHT_BOUNDS
+
+    assert WEIGHT_BOUNDS["K"] == (0.5, 2.0)
+    assert WEIGHT_BOUNDS["L"][0] <= 0.25 and WEIGHT_BOUNDS["L"][1] >= 4.0
+    assert WEIGHT_BOUNDS["M"] == WEIGHT_BOUNDS["L"]
