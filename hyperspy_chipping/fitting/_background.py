@@ -44,7 +44,7 @@ CHIP_BACKGROUND_ORDER = 2
 
 
 def nonnegative_continuum(
-    spectrum, weights, families, calibration, channels, beam_energy, order
+    spectrum, weights, families, calibration, channels, beam_energy, order, window=1.0
 ) -> np.ndarray:
     """Bernstein coefficients (>= 0) of the continuum correction of a spectrum.
 
@@ -68,6 +68,8 @@ def nonnegative_continuum(
         keV.
     order : int
         Degree of the correction.
+    window : float, default 1
+        Scale of the detector window's thickness.
 
     Returns
     -------
@@ -95,8 +97,9 @@ def nonnegative_continuum(
         return np.ones(order + 1)
     e = calibration.centres(channels)
     peaks = peak_columns(families, calibration, channels)
+    domain = (e.min(), e.max())
     bg = background_basis(
-        "bremsstrahlung", e, (e.min(), e.max()), e, beam_energy, order, shape=[1.0]
+        "bremsstrahlung", e, domain, e, beam_energy, order, shape=[1.0], window=window
     )
     design = np.hstack([peaks, bg]) * np.sqrt(weights)[:, None]
     norms = np.linalg.norm(design, axis=0)

@@ -133,6 +133,8 @@ class Bremsstrahlung(Component):
         Bernstein coefficients (>= 0) of the map's non-negative continuum
         correction; the ``a_k`` then multiply Bernstein polynomials of degree
         `order` (see :func:`~hyperspy_chipping.fitting._design.background_basis`).
+    window : float, default 1
+        Refined scale of the detector window's thickness.
 
     Examples
     --------
@@ -154,6 +156,7 @@ class Bremsstrahlung(Component):
         energy_offset=0.0,
         energy_gain=1.0,
         shape=None,
+        window=1.0,
     ):
         names = [f"a{k}" for k in range(int(order) + 1)]
         super().__init__(names, linear_parameter_list=names)
@@ -165,6 +168,7 @@ class Bremsstrahlung(Component):
         self.energy_offset = float(energy_offset)
         self.energy_gain = float(energy_gain)
         self.shape = None if shape is None else [float(v) for v in shape]
+        self.window = float(window)
         self.isbackground = True
         for key, value in (
             ("beam_energy", self.beam_energy),
@@ -175,6 +179,7 @@ class Bremsstrahlung(Component):
             ("energy_offset", self.energy_offset),
             ("energy_gain", self.energy_gain),
             ("shape", self.shape),
+            ("window", self.window),
         ):
             self._whitelist[key] = ("init", value)
 
@@ -190,6 +195,7 @@ class Bremsstrahlung(Component):
             self.order,
             self.norm,
             shape=self.shape,
+            window=self.window,
         )
 
     def function(self, x):

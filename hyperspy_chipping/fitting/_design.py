@@ -267,10 +267,12 @@ def tabulated_efficiency(energy) -> np.ndarray:
     return np.interp(energy, grid, table)
 
 
-def detected_continuum(energy, beam_energy: float) -> np.ndarray:
+def detected_continuum(energy, beam_energy: float, window: float = 1.0) -> np.ndarray:
     """Kramers' continuum ``(E0 - E) / E`` times the detector efficiency.
 
-    Energies below the efficiency table's 0.1 keV take its value there.
+    Energies below the efficiency table's 0.1 keV take its value there;
+    `window` scales the thickness of the detector's polymer window (see
+    :func:`window_factor`).
 
     Examples
     --------
@@ -280,10 +282,42 @@ def detected_continuum(energy, beam_energy: float) -> np.ndarray:
     """
     safe = np.clip(np.asarray(energy, dtype=float), physics.LOW_ENERGY_CUTOFF, None)
     kramers = physics.kramers_continuum(safe, beam_energy, 1.0)
-    return kramers * tabulated_efficiency(safe)
+    out = kramers * tabulated_efficiency(safe)
+    if window != 1.0:
+        out = out * window_factor(safe, window)
+    return out
 
 
-def background_columns(kind, calibration, channels, beam_energy, order, shape=None):
+@functools.lru_cache(maxsize=1)
+def _window_table():
+    grid = np.concatenate([np.arange(*step) for step in _EFFICIENCY_STEPS])
+    formula, density, thickness_nm, _ = physics.DETECTOR_LAYERS[0]
+    mu_t = physics.xraydb.material_mu(formula, grid * 1000.0, density)
+    return grid, mu_t * thickness_nm * 1e-7
+
+
+def window_factor(energy, scale: float) -> np.ndarray:
+    """Transmission of the polymer window at `scale` times its nominal thickness,
+    relative to the nominal one.
+
+    The low-energy efficiency of a real detector (window, grid, ice) is the
+    least known part of its response: on the summed spectrum the window
+    thickness is refined as one physical, bounded parameter (see
+    :func:`~hyperspy_chipping.fitting._response.refine_window`).
+
+    Examples
+    --------
+    >>> f = window_factor(np.array([0.28, 0.525, 6.4]), 2.0)
+    >>> bool(f[0] < f[1] < f[2]) and round(float(f[2]), 3)
+    1.0
+    """
+    grid, mu_t = _window_table()
+    return np.exp(-(scale - 1.0) * np.interp(energy, grid, mu_t))
+
+
+def background_columns(
+    kind, calibration, channels, beam_energy, order, shape=None, window=1.0
+):
     """Background basis: a bremsstrahlung shape or a polynomial.
 
     ``"bremsstrahlung"``: Kramers' continuum ``(E0 - E) / E`` times the
@@ -319,11 +353,13 @@ def background_columns(kind, calibration, channels, beam_energy, order, shape=No
     """
     e = calibration.centres(channels)
     domain = (e.min(), e.max())
-    return background_basis(kind, e, domain, e, beam_energy, order, shape=shape)
+    return background_basis(
+        kind, e, domain, e, beam_energy, order, shape=shape, window=window
+    )
 
 
 def background_basis(
-    kind, x, domain, energy, beam_energy, order, norm=None, shape=None
+    kind, x, domain, energy, beam_energy, order, norm=None, shape=None, window=1.0
 ):
     """Chebyshev polynomials of `x` over `domain`, times the continuum.
 
@@ -352,6 +388,8 @@ def background_basis(
         :func:`nonnegative_continuum`); the columns are then the corrected
         continuum times the Bernstein polynomials of degree `order`, all
         >= 0, instead of Chebyshev polynomials.
+    window : float, default 1
+        Scale of the detector window's thickness (:func:`window_factor`).
 
     Returns
     -------
@@ -368,7 +406,7 @@ def background_basis(
     u = (2 * np.asarray(x, dtype=float) - (lo + hi)) / max(hi - lo, 1e-12)
     if kind == "polynomial":
         return np.polynomial.chebyshev.chebvander(u, order)
-    continuum = detected_continuum(energy, beam_energy)
+    continuum = detected_continuum(energy, beam_energy, window)
     continuum = continuum / (continuum.max() if norm is None else norm)
     if shape is None:
         poly = np.polynomial.chebyshev.chebvander(u, order)

@@ -85,6 +85,7 @@ def fit_model(signal):
             energy_offset=cal.offset - off0 / stretch,
             energy_gain=1.0 / stretch,
             shape=shape or None,
+            window=float(q.get_item("Detector_response.window_scale", 1.0)),
         )
         params = bg.parameters_sorted()
         coef = amplitudes[..., len(components) :]

@@ -81,7 +81,15 @@ def line_groups(family) -> np.ndarray:
 
 
 def refine_line_weights(
-    spectrum, channels, calibration, families, background, order, beam_energy, weights
+    spectrum,
+    channels,
+    calibration,
+    families,
+    background,
+    order,
+    beam_energy,
+    weights,
+    window=1.0,
 ):
     """Refine the sub-line group ratios of every family on one spectrum.
 
@@ -119,7 +127,9 @@ def refine_line_weights(
     peaks = peak_columns(subs, calibration, channels)
     # (family, group, tabulated weight, fraction inside the fit range)
     owners = [owner + (inside,) for owner, inside in zip(owners, peaks.sum(axis=0))]
-    bg = background_columns(background, calibration, channels, beam_energy, order)
+    bg = background_columns(
+        background, calibration, channels, beam_energy, order, window=window
+    )
     design = np.hstack([peaks, bg])
     # Poisson covariance of the estimate: (A^T W A)^-1 with W = 1 / model.
     coef, cov = solve_normal(design, np.asarray(spectrum, float), weights)

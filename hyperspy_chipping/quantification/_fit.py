@@ -48,6 +48,7 @@ from hyperspy_chipping.fitting._linear import Projector, single_threaded_blas
 from hyperspy_chipping.fitting._low_energy import spectrum_start
 from hyperspy_chipping.fitting._peak_search import search_unnamed_elements
 from hyperspy_chipping.fitting._refine import refine_line_weights
+from hyperspy_chipping.fitting._response import refine_window, scaled_families
 from hyperspy_chipping.quantification._summed_fit import (
     summed_fit_report,
     warn_summed_fit,
@@ -346,7 +347,7 @@ def _solve_model(total, prep, refine=True):
         first = min(first, channels.size - 1)
         trim = slice(first, None)
         channels, total = channels[trim], total[trim]
-    added, summary = {}, {}
+    added, summary, window = {}, {}, 1.0
     if prep["exspy_like"]:
         # Stock exspy: metadata calibration, unweighted least squares.
         weights = np.ones(channels.size)
@@ -371,31 +372,47 @@ def _solve_model(total, prep, refine=True):
                 cal, weights, model_sum = calibrate(
                     total, channels, cal, families, *args, refine=refine
                 )
+        if refine and prep["background"] == "bremsstrahlung":
+            # The detector window, from the data (fitting/_response.py).
+            window, _ = refine_window(total, weights, families, cal, channels, *args)
+            families = scaled_families(families, window)
         if refine:
             families, report = refine_line_weights(
-                total, channels, cal, families, *args, weights
+                total, channels, cal, families, *args, weights, window=window
             )
             # Weights and model of the summed spectrum with the refined shapes.
             cal, weights, model_sum = calibrate(
-                total, channels, cal, families, *args, refine=False
+                total, channels, cal, families, *args, refine=False, window=window
             )
         if prep.get("auto_elements", True):
             # Peaks that the refined shapes uncover (e.g. O Ka under an L
             # family whose ratios were off).
+            n_before = len(families)
             families, more = _add_unnamed_elements(
-                total, model_sum, weights, cal, channels, families, args, fit_range
+                total,
+                model_sum,
+                weights,
+                cal,
+                channels,
+                families,
+                args,
+                fit_range,
+                window=window,
             )
             if more:
                 added.update(more)
+                families = families[:n_before] + scaled_families(
+                    families[n_before:], window
+                )
                 cal, weights, model_sum = calibrate(
-                    total, channels, cal, families, *args, refine=False
+                    total, channels, cal, families, *args, refine=False, window=window
                 )
     shape, chip_order = None, prep["chip_background_order"]
     if prep["background"] == "bremsstrahlung" and not prep["exspy_like"]:
         # The map's continuum, never negative; each chip a low-order
         # correction of it (fitting/_background.py).
         shape = nonnegative_continuum(
-            total, weights, families, cal, channels, args[2], args[1]
+            total, weights, families, cal, channels, args[2], args[1], window
         )
     design = design_matrix(
         families,
@@ -406,6 +423,7 @@ def _solve_model(total, prep, refine=True):
         args[2],
         exspy_like=prep["exspy_like"],
         shape=shape,
+        window=window,
     )
     projector = Projector.from_design(design, weights)
     if not prep["exspy_like"]:
@@ -442,18 +460,33 @@ def _solve_model(total, prep, refine=True):
         projector=projector,
         covariance_tensor=projector.covariance_tensor(prep["rows"]),
         line_weights=report,
-        model_definition=_definition(families, cal, channels, args[0], args[2], shape),
+        model_definition=_definition(
+            families, cal, channels, args[0], args[2], shape, window
+        ),
+        detector_response={
+            "window_scale": window,
+            "window": "polymer window thickness / nominal (300 nm polyimide)",
+        },
     )
     return out
 
 
 def _add_unnamed_elements(
-    total, model, weights, cal, channels, families, args, fit_range, **kwargs
+    total,
+    model,
+    weights,
+    cal,
+    channels,
+    families,
+    args,
+    fit_range,
+    window=1.0,
+    **kwargs,
 ):
     """Elements that explain significant residual peaks, appended as fit-only."""
 
     def refit(fams):
-        a = design_matrix(fams, cal, channels, *args)
+        a = design_matrix(fams, cal, channels, *args, window=window)
         coef = _wls(a, total, weights)[0]  # weights of the named model
         return a @ coef, coef[: len(fams)]
 
@@ -462,7 +495,9 @@ def _add_unnamed_elements(
     )
 
 
-def _definition(families, calibration, channels, background, beam_energy, shape):
+def _definition(
+    families, calibration, channels, background, beam_energy, shape, window=1.0
+):
     """What rebuilds the fitted model as HyperSpy components (the model view)."""
     from hyperspy_chipping.fitting import _xray_families as physics
     from hyperspy_chipping.fitting._design import detected_continuum
@@ -480,7 +515,7 @@ def _definition(families, calibration, channels, background, beam_energy, shape)
             "weights": np.asarray(f.weights, float),
             "fwhm": np.asarray(fwhm, float),
         }
-    continuum = detected_continuum(calibration.centres(channels), beam_energy)
+    continuum = detected_continuum(calibration.centres(channels), beam_energy, window)
     return {
         "Families": fams,
         "background_norm": float(continuum.max()),

@@ -327,6 +327,7 @@ def store_results(signal, request, results):
             "families": [f.key for f in solution["families"]],
             "auto_elements": list(solution["summed_fit"].get("auto_elements", [])),
             "chip_background_order": int(solution["chip_background_order"]),
+            "Detector_response": solution["detector_response"],
             "Summed_fit": solution["summed_fit"],
             "line_weights": solution["line_weights"],
             "beam_energy": solution["beam_energy"],

@@ -317,8 +317,9 @@ def test_fit_model_background_is_the_fitted_one(background):
     )
     shape = list(q.background_shape) or None  # the map's continuum (TEM/SEM)
     order = q.chip_background_order if shape else q.background_order
+    window = q.get_item("Detector_response.window_scale", 1.0)
     columns = background_columns(
-        background, cal, channels, q.beam_energy, int(order), shape=shape
+        background, cal, channels, q.beam_energy, int(order), shape, window
     )
     fitted = columns @ q.amplitudes[0, len(q.families) :]
     m.axes_manager.indices = (0, 0)

@@ -204,6 +204,7 @@ def _fitted_backgrounds(chips):
         q.beam_energy,
         int(q.chip_background_order),
         shape=list(q.background_shape),
+        window=q.Detector_response.window_scale,
     )
     return np.asarray(q.amplitudes)[:, len(q.families) :] @ columns.T
 
