@@ -307,7 +307,7 @@ def window_factor(energy, scale: float) -> np.ndarray:
 
     Examples
     --------
-    >>> f = window_factor(np.array([0.28, 0.525, 6.4]), 2.0)
+    >>> f = window_factor(np.array([0.3, 1.0, 6.4]), 2.0)  # thicker: less at low E
     >>> bool(f[0] < f[1] < f[2]) and round(float(f[2]), 3)
     1.0
     """
