@@ -23,7 +23,11 @@ import warnings
 import numpy as np
 
 from hyperspy_chipping.chipping._table import flat_chip_index
-from hyperspy_chipping.fitting._components import Bremsstrahlung, XrayLineFamily
+from hyperspy_chipping.fitting._components import (
+    Bremsstrahlung,
+    DetectorArtefact,
+    XrayLineFamily,
+)
 from hyperspy_chipping.fitting._design import kev_per_unit
 from hyperspy_chipping.fitting._families import split_xray_line
 
@@ -58,12 +62,15 @@ def fit_model(signal):
         fam = q.Families[key]
         # Line positions on the refined axis, mapped to the signal's axis.
         energies = off0 + (np.asarray(fam["energies"]) - cal.offset) * stretch
-        comp = XrayLineFamily(
+        shape = (
             (energies / factor).tolist(),
             list(fam["weights"]),
             (np.asarray(fam["fwhm"]) * stretch / factor).tolist(),
-            *split_xray_line(key),
         )
+        if "kind" in fam:  # a detector artefact of fitted lines
+            comp = DetectorArtefact(*shape, fam["kind"], list(fam["parents"]))
+        else:
+            comp = XrayLineFamily(*shape, *split_xray_line(key))
         comp.name = key
         components.append(comp)
     lo, hi = q.energy_range

@@ -303,6 +303,24 @@ def sum_peaks_at(energy, families, counts, peak_counts, tol):
     return [name for _, name in sorted(found)]
 
 
+#: Artefacts added to the fit when found: Si escape peaks, whose shape and
+#: size follow from their parent line. Pile-up peaks are named, not fitted:
+#: their rate depends on the count rate and dead time, and a sum peak inside
+#: a family's range (Pt La + Pt Ma at 11.5 keV, among the Pt Lb lines) would
+#: trade counts with that family's refined ratios.
+AUTO_ARTEFACTS = ("Si escape peak of ",)
+#: Artefacts are added only above this energy (keV): below, a sum peak of
+#: light lines (C Ka + C Ka at 0.55 keV) cannot be told from O Ka.
+MIN_ARTEFACT_ENERGY = 1.0
+
+
+def _resolved(peak, families, calibration):
+    """Whether an artefact at `peak` is apart from every fitted line."""
+    return peak["energy"] >= MIN_ARTEFACT_ENERGY and not _near_a_line(
+        peak["energy"], families, calibration
+    )
+
+
 def _near_a_line(energy, families, calibration):
     fwhm = float(physics.fwhm_at_energy(max(energy, 0.05), calibration.fwhm_mnka))
     return any(
@@ -508,13 +526,16 @@ def search_unnamed_elements(
     families : list of Family
         `families` with the families of the added elements appended.
     added : dict
-        Added element -> the peak (line and energy) that called for it.
+        Added element (or artefact key, e.g. ``"Ti_Ka_escape"``, with
+        ``artefact=True``) -> the peak (line and energy) that called for it.
     """
+    from hyperspy_chipping.fitting._artefacts import artefact_for
     from hyperspy_chipping.fitting._families import physics_families
 
     y = np.asarray(spectrum, dtype=float)
     added = {}
-    counts = None
+    # The families' counts: an artefact must be small enough for its lines.
+    _, counts = refit(families)
     for _ in range(rounds):
         peaks = find_peaks(y, model, calibration, channels)
         residual = y - np.clip(model, 0.0, None)
@@ -539,6 +560,20 @@ def search_unnamed_elements(
                 energy_range,
                 counts,
             )
+            if (
+                cause["kind"] == "artefact"
+                and cause["line"].startswith(AUTO_ARTEFACTS)
+                and _resolved(peak, families, calibration)
+            ):
+                art = artefact_for(cause["line"], families)
+                keys = {f.key for f in list(families) + pending}
+                if art is not None and art.key not in keys:
+                    new[art.key] = {
+                        "line": cause["line"],
+                        "energy": peak["energy"],
+                        "artefact": True,
+                    }
+                    pending.append(art)
             if cause["kind"] == "element" and cause["element"] in SYSTEM_ELEMENTS:
                 element = cause["element"]
                 new[element] = {"line": cause["line"], "energy": peak["energy"]}

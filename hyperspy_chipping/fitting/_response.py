@@ -49,10 +49,16 @@ def scaled_families(families, scale: float):
     >>> [round(float(f.weights.sum()), 6) for f in scaled_families(ti, 0.0)]
     [1.0, 1.0]
     """
+    from hyperspy_chipping.fitting._artefacts import ArtefactFamily
+
     if scale == 1.0:
         return list(families)
+    # (An artefact's photons crossed the window at their parent's energy.)
     return [
-        f.with_weights(f.weights * window_factor(f.energies, scale)) for f in families
+        f
+        if isinstance(f, ArtefactFamily)
+        else f.with_weights(f.weights * window_factor(f.energies, scale))
+        for f in families
     ]
 
 

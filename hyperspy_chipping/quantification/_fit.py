@@ -32,6 +32,7 @@ import warnings
 
 import numpy as np
 
+from hyperspy_chipping.fitting._artefacts import ArtefactFamily
 from hyperspy_chipping.fitting._background import (
     CHIP_BACKGROUND_ORDER,
     nonnegative_continuum,
@@ -510,6 +511,11 @@ def _definition(
             else physics.fwhm_at_energy(f.energies, calibration.fwhm_mnka)
         )
         fams[f.key] = {
+            **(
+                {"kind": f.kind, "parents": list(f.parents)}
+                if isinstance(f, ArtefactFamily)
+                else {}
+            ),
             "names": list(f.names),
             "energies": np.asarray(f.energies, float),
             "weights": np.asarray(f.weights, float),

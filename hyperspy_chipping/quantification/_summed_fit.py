@@ -113,14 +113,16 @@ def summed_fit_report(
         features.append((peak, "the model exceeds the data"))
     features.sort(key=lambda f: -abs(f[0]["sigma"]))
     features = features[:N_FEATURES]
+    elements = sorted(k for k in added if not added[k].get("artefact"))
     return {
         "chi2_red": chi2,
         "feature_energies": [f[0]["energy"] for f in features],
         "feature_sigma": [round(f[0]["sigma"], 1) for f in features],
         "feature_counts": [round(f[0]["counts"], 1) for f in features],
         "feature_causes": [f[1] for f in features],
-        "auto_elements": sorted(added),
-        "auto_lines": [added[e]["line"] for e in sorted(added)],
+        "auto_elements": elements,
+        "auto_lines": [added[e]["line"] for e in elements],
+        "auto_artefacts": sorted(k for k in added if added[k].get("artefact")),
     }
 
 
@@ -147,6 +149,12 @@ def _describe(cause):
 def warn_summed_fit(report, auto_elements=True):
     """One warning: elements added, residual features left, a poor fit."""
     parts = []
+    if report.get("auto_artefacts"):
+        found = ", ".join(report["auto_artefacts"])
+        parts.append(
+            "Detector artefacts in the summed spectrum were added to the fit "
+            f"(shapes tied to their parent lines): {found}."
+        )
     if report["auto_elements"]:
         added = ", ".join(
             f"{e} ({line})"
