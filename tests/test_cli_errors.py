@@ -291,27 +291,32 @@ def test_missing_peak_warning_names_the_cli_option(capsys):
     assert main(["map.hspy", "--size", "10", "--kfactors", *kfactors]) == 0
     err = capsys.readouterr().err
     assert (
-        "hyperspy-chipping: warning: The summed spectrum has a peak at 6.40 keV "
-        "that the model lacks (candidates: Fe_Ka" in err
+        "hyperspy-chipping: warning: The summed spectrum has peaks of elements "
+        "not in metadata.Sample.elements: Fe (Fe_Ka)" in err
     )
-    assert "add the element with --elements" in err
-    assert "add_elements" not in err
+    assert "name them with --elements" in err
+    assert "pass --no-auto-elements" in err
+    assert "add_elements" not in err and "auto_elements=" not in err
+    # Fe is fitted (its counts go to Fe), not quantified.
+    df = pd.read_parquet("chips.parquet")
+    assert "at_Fe" not in df and df.attrs["quantification"]["auto_elements"]
 
 
-def test_line_without_kfactor_names_the_cli_option(capsys):
+def test_line_without_kfactor_is_fitted_not_quantified(capsys):
     from hyperspy_chipping.data import sto_lfo_cross_section
 
     sto_lfo_cross_section((30, 20)).save("map.hspy")  # its xray_lines hold Fe_Ka
     before = digest("map.hspy")
     code = main(["map.hspy", "--size", "10", "--kfactors", "La_La=2.5", "O_Ka=2"])
-    last = assert_error(
-        capsys,
-        code,
-        r"No k-factor for .*'Fe_Ka'.*give one each "
-        r"with --kfactors",
-    )
-    assert "remove them from xray_lines" not in last
-    assert files() == ["map.hspy"] and digest("map.hspy") == before
+    assert code == 0
+    df = pd.read_parquet("chips.parquet")
+    # Only the lines given k-factors are quantified; La and O sum to 100 %.
+    assert [c for c in df if c.startswith("at_") and c.count("_") == 1] == [
+        "at_La",
+        "at_O",
+    ]
+    np.testing.assert_allclose(df.at_La + df.at_O, 100)
+    assert digest("map.hspy") == before
 
 
 def test_too_large_eager_map_suggests_lazy(monkeypatch, capsys):

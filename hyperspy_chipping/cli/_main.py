@@ -197,6 +197,13 @@ def build_parser() -> argparse.ArgumentParser:
         "stock model, for comparison",
     )
     p.add_argument(
+        "--no-auto-elements",
+        action="store_true",
+        help="fit only the elements named (by the file and --elements); by "
+        "default the elements of unexplained peaks are fitted too (not "
+        "quantified) and named in a warning",
+    )
+    p.add_argument(
         "-o",
         "--output",
         default="chips.parquet",
@@ -437,7 +444,12 @@ def run(args: argparse.Namespace) -> dict:
             f"calibrated on pixels {regions} of {args.file or 'the demo map'}"
         )
     if kfactors is not None:
-        chips.quantify_chips(kfactors, intensity=args.intensity, model=args.model)
+        chips.quantify_chips(
+            kfactors,
+            intensity=args.intensity,
+            model=args.model,
+            auto_elements=not args.no_auto_elements,
+        )
     extra = []
     if args.save_kfactors is not None:
         if kfactors is None:

@@ -45,6 +45,8 @@ _REWORDING = (
         re.compile(r"give one each, or remove them from xray_lines"),
         "give one each with --kfactors",
     ),
+    (re.compile(r"pass auto_elements=False"), "pass --no-auto-elements"),
+    (re.compile(r"\(auto_elements=False\)"), "(--no-auto-elements)"),
     (re.compile(r"`kfactors\[['\"]?(\w+)['\"]?\]`"), r"--kfactors \1"),
     (
         re.compile(r"`?\b(intensity|model|remainder)=['\"](\w+)['\"]`?"),

@@ -118,6 +118,8 @@ def dataframe_attrs(signal) -> dict:
                 "Calibration",
                 "calibration_checked",
                 "families",
+                "auto_elements",
+                "Summed_fit",
                 "thickness",
                 "take_off_angle",
                 "kfactor_source",

@@ -16,7 +16,11 @@
 # along with hyperspy_chipping. If not, see <https://www.gnu.org/licenses/#GPL>.
 """The chip model: X-ray line families, design matrices and linear fits."""
 
-from hyperspy_chipping.fitting._components import Bremsstrahlung, XrayLineFamily
+from hyperspy_chipping.fitting._components import (
+    Bremsstrahlung,
+    DetectorArtefact,
+    XrayLineFamily,
+)
 from hyperspy_chipping.fitting._families import (
     Family,
     exspy_families,
@@ -26,6 +30,7 @@ from hyperspy_chipping.fitting._families import (
 
 __all__ = [
     "Bremsstrahlung",
+    "DetectorArtefact",
     "XrayLineFamily",
     "Family",
     "exspy_families",

@@ -45,7 +45,15 @@ _logger = logging.getLogger(__name__)
 
 
 def design_matrix(
-    families, calibration, channels, background, order, beam_energy, exspy_like=False
+    families,
+    calibration,
+    channels,
+    background,
+    order,
+    beam_energy,
+    exspy_like=False,
+    shape=None,
+    window=1.0,
 ):
     """Peaks then background columns, for the channels of the fit.
 
@@ -59,7 +67,9 @@ def design_matrix(
     (1980, 6)
     """
     peaks = peak_columns(families, calibration, channels, exspy_like=exspy_like)
-    bg = background_columns(background, calibration, channels, beam_energy, order)
+    bg = background_columns(
+        background, calibration, channels, beam_energy, order, shape, window
+    )
     return np.hstack([peaks, bg])
 
 
@@ -145,6 +155,7 @@ def calibrate(
     beam_energy,
     *,
     refine=True,
+    window=1.0,
 ):
     """Fit offset, gain and resolution on a high-count spectrum.
 
@@ -170,6 +181,8 @@ def calibrate(
         keV.
     refine : bool, default True
         Refine; if False only the weights are computed.
+    window : float, default 1
+        Scale of the detector window's thickness (continuum).
 
     Returns
     -------
@@ -194,6 +207,7 @@ def calibrate(
                 background,
                 order,
                 beam_energy,
+                window=window,
             )
         except np.linalg.LinAlgError as err:  # pragma: no cover
             warnings.warn(
@@ -203,10 +217,14 @@ def calibrate(
                 stacklevel=7,  # the user's call of quantify_chips
             )
         else:
-            a = design_matrix(families, cal, channels, background, order, beam_energy)
+            a = design_matrix(
+                families, cal, channels, background, order, beam_energy, window=window
+            )
             w = channel_weights(a @ _wls(a, y, w)[0])  # model weights
     if a is None:
-        a = design_matrix(families, cal, channels, background, order, beam_energy)
+        a = design_matrix(
+            families, cal, channels, background, order, beam_energy, window=window
+        )
     model = a @ _wls(a, y, w)[0]
     w = channel_weights(model)
     _logger.info("calibration: %s", cal)
@@ -254,6 +272,7 @@ def _levenberg_marquardt(
     order,
     beam_energy,
     max_iterations=50,
+    window=1.0,
 ):
     """Fit (offset, scale, fwhm_mnka) within [lo, hi] by variable projection."""
     sqrt_w = np.sqrt(w)
@@ -262,7 +281,9 @@ def _levenberg_marquardt(
     def evaluate(q):
         """(calibration, design, amplitudes, solve, residual, cost) at `q`."""
         cal = Calibration(*q)
-        a = design_matrix(families, cal, channels, background, order, beam_energy)
+        a = design_matrix(
+            families, cal, channels, background, order, beam_energy, window=window
+        )
         coef, solve = _wls(a, y, w)
         residual = sqrt_w * (y - a @ coef)
         return cal, a, coef, solve, residual, residual @ residual
@@ -274,7 +295,12 @@ def _levenberg_marquardt(
         cal, a, coef, solve, residual, cost = state
         slope = peak_model_derivatives(families, cal, channels, coef[:n_peaks])
         slope[:, :2] += _background_derivatives(
-            a[:, n_peaks:] @ coef[n_peaks:], cal, channels, background, beam_energy
+            a[:, n_peaks:] @ coef[n_peaks:],
+            cal,
+            channels,
+            background,
+            beam_energy,
+            window,
         )
         # Kaufman: the model's change, less what the amplitudes absorb.
         jac = -sqrt_w[:, None] * (slope - a @ solve(a.T @ (w[:, None] * slope)))
@@ -298,7 +324,9 @@ def _levenberg_marquardt(
     return state[0]
 
 
-def _background_derivatives(model, calibration, channels, kind, beam_energy):
+def _background_derivatives(
+    model, calibration, channels, kind, beam_energy, window=1.0
+):
     """d/d offset and d/d scale of a fitted background, amplitudes fixed.
 
     The polynomial of :func:`background_columns` is in a coordinate that
@@ -310,10 +338,10 @@ def _background_derivatives(model, calibration, channels, kind, beam_energy):
         return np.zeros((np.size(channels), 2))
     energy = calibration.centres(channels)
     step = 1e-3 * calibration.scale
-    continuum = detected_continuum(energy, beam_energy)
+    continuum = detected_continuum(energy, beam_energy, window)
     slope = (
-        detected_continuum(energy + step, beam_energy)
-        - detected_continuum(energy - step, beam_energy)
+        detected_continuum(energy + step, beam_energy, window)
+        - detected_continuum(energy - step, beam_energy, window)
     ) / (2 * step)
     log_slope = np.divide(
         slope, continuum, out=np.zeros_like(slope), where=continuum > 0

@@ -103,6 +103,49 @@ class XrayLineFamily(Component):
         return (g / (sigma * _SQRT2PI)) @ self.weights
 
 
+class DetectorArtefact(XrayLineFamily):
+    """A detector artefact (Si escape or pile-up peak) of fitted lines.
+
+    The parent lines' shape at the artefact's energies (``E - 1.740 keV``
+    for a Si escape peak, ``E_i + E_j`` for a pile-up peak), with its own
+    amplitude ``A`` (counts in the artefact).
+
+    Parameters
+    ----------
+    energies, weights, fwhm : list of float
+        As :class:`XrayLineFamily`, at the artefact's energies.
+    kind : str
+        ``"escape"`` or ``"pile-up"``.
+    parents : list of str
+        The parent lines, e.g. ``["Ti_Ka"]``.
+
+    Examples
+    --------
+    >>> c = DetectorArtefact([2.771], [1.0], [0.09], "escape", ["Ti_Ka"])
+    >>> c.A.value = 50.0
+    >>> x = np.linspace(0, 20, 20001)
+    >>> round(float(c.function(x).sum() * (x[1] - x[0])), 1)
+    50.0
+    """
+
+    _id_name = "6f1d2c3e-8a4b-4d6e-9f0a-2b7c5e1d3a94"
+
+    def __init__(
+        self, energies=(1.0,), weights=(1.0,), fwhm=(0.1,), kind="escape", parents=()
+    ):
+        parents = [str(p) for p in parents]
+        element, shell = (
+            (parents[0].split("_") + ["", "K"])[:2] if parents else ("", "K")
+        )
+        super().__init__(energies, weights, fwhm, element, shell[:1] or "K")
+        self.kind = str(kind)
+        self.parents = parents
+        self._whitelist.pop("element", None)
+        self._whitelist.pop("shell", None)
+        self._whitelist["kind"] = ("init", self.kind)
+        self._whitelist["parents"] = ("init", list(self.parents))
+
+
 class Bremsstrahlung(Component):
     """Kramers' continuum x detector efficiency x a polynomial in energy.
 
@@ -129,6 +172,12 @@ class Bremsstrahlung(Component):
         Photon energy (keV) at an axis value ``x``:
         ``energy_offset + energy_gain * x * units_factor`` — where the
         continuum is evaluated, when the fit refined the axis calibration.
+    shape : list of float, optional
+        Bernstein coefficients (>= 0) of the map's non-negative continuum
+        correction; the ``a_k`` then multiply Bernstein polynomials of degree
+        `order` (see :func:`~hyperspy_chipping.fitting._design.background_basis`).
+    window : float, default 1
+        Refined scale of the detector window's thickness.
 
     Examples
     --------
@@ -149,6 +198,8 @@ class Bremsstrahlung(Component):
         units_factor=1.0,
         energy_offset=0.0,
         energy_gain=1.0,
+        shape=None,
+        window=1.0,
     ):
         names = [f"a{k}" for k in range(int(order) + 1)]
         super().__init__(names, linear_parameter_list=names)
@@ -159,6 +210,8 @@ class Bremsstrahlung(Component):
         self.units_factor = float(units_factor)
         self.energy_offset = float(energy_offset)
         self.energy_gain = float(energy_gain)
+        self.shape = None if shape is None else [float(v) for v in shape]
+        self.window = float(window)
         self.isbackground = True
         for key, value in (
             ("beam_energy", self.beam_energy),
@@ -168,6 +221,8 @@ class Bremsstrahlung(Component):
             ("units_factor", self.units_factor),
             ("energy_offset", self.energy_offset),
             ("energy_gain", self.energy_gain),
+            ("shape", self.shape),
+            ("window", self.window),
         ):
             self._whitelist[key] = ("init", value)
 
@@ -182,6 +237,8 @@ class Bremsstrahlung(Component):
             self.beam_energy,
             self.order,
             self.norm,
+            shape=self.shape,
+            window=self.window,
         )
 
     def function(self, x):

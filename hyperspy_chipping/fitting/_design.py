@@ -267,10 +267,12 @@ def tabulated_efficiency(energy) -> np.ndarray:
     return np.interp(energy, grid, table)
 
 
-def detected_continuum(energy, beam_energy: float) -> np.ndarray:
+def detected_continuum(energy, beam_energy: float, window: float = 1.0) -> np.ndarray:
     """Kramers' continuum ``(E0 - E) / E`` times the detector efficiency.
 
-    Energies below the efficiency table's 0.1 keV take its value there.
+    Energies below the efficiency table's 0.1 keV take its value there;
+    `window` scales the thickness of the detector's polymer window (see
+    :func:`window_factor`).
 
     Examples
     --------
@@ -280,10 +282,42 @@ def detected_continuum(energy, beam_energy: float) -> np.ndarray:
     """
     safe = np.clip(np.asarray(energy, dtype=float), physics.LOW_ENERGY_CUTOFF, None)
     kramers = physics.kramers_continuum(safe, beam_energy, 1.0)
-    return kramers * tabulated_efficiency(safe)
+    out = kramers * tabulated_efficiency(safe)
+    if window != 1.0:
+        out = out * window_factor(safe, window)
+    return out
 
 
-def background_columns(kind, calibration, channels, beam_energy, order):
+@functools.lru_cache(maxsize=1)
+def _window_table():
+    grid = np.concatenate([np.arange(*step) for step in _EFFICIENCY_STEPS])
+    formula, density, thickness_nm, _ = physics.DETECTOR_LAYERS[0]
+    mu_t = physics.xraydb.material_mu(formula, grid * 1000.0, density)
+    return grid, mu_t * thickness_nm * 1e-7
+
+
+def window_factor(energy, scale: float) -> np.ndarray:
+    """Transmission of the polymer window at `scale` times its nominal thickness,
+    relative to the nominal one.
+
+    The low-energy efficiency of a real detector (window, grid, ice) is the
+    least known part of its response: on the summed spectrum the window
+    thickness is refined as one physical, bounded parameter (see
+    :func:`~hyperspy_chipping.fitting._response.refine_window`).
+
+    Examples
+    --------
+    >>> f = window_factor(np.array([0.3, 1.0, 6.4]), 2.0)  # thicker: less at low E
+    >>> bool(f[0] < f[1] < f[2]), round(float(f[2]), 3)
+    (True, 0.999)
+    """
+    grid, mu_t = _window_table()
+    return np.exp(-(scale - 1.0) * np.interp(energy, grid, mu_t))
+
+
+def background_columns(
+    kind, calibration, channels, beam_energy, order, shape=None, window=1.0
+):
     """Background basis: a bremsstrahlung shape or a polynomial.
 
     ``"bremsstrahlung"``: Kramers' continuum ``(E0 - E) / E`` times the
@@ -318,10 +352,15 @@ def background_columns(kind, calibration, channels, beam_energy, order):
     (1900, 7)
     """
     e = calibration.centres(channels)
-    return background_basis(kind, e, (e.min(), e.max()), e, beam_energy, order)
+    domain = (e.min(), e.max())
+    return background_basis(
+        kind, e, domain, e, beam_energy, order, shape=shape, window=window
+    )
 
 
-def background_basis(kind, x, domain, energy, beam_energy, order, norm=None):
+def background_basis(
+    kind, x, domain, energy, beam_energy, order, norm=None, shape=None, window=1.0
+):
     """Chebyshev polynomials of `x` over `domain`, times the continuum.
 
     The one formula of the background, for the design matrix and for the
@@ -343,6 +382,14 @@ def background_basis(kind, x, domain, energy, beam_energy, order, norm=None):
         Polynomial degree.
     norm : float, optional
         Divides the continuum; default its maximum over `energy`.
+    shape : sequence of float, optional
+        Bernstein coefficients (>= 0) of a fixed, non-negative correction of
+        the continuum (the one fitted to the summed spectrum, see
+        :func:`nonnegative_continuum`); the columns are then the corrected
+        continuum times the Bernstein polynomials of degree `order`, all
+        >= 0, instead of Chebyshev polynomials.
+    window : float, default 1
+        Scale of the detector window's thickness (:func:`window_factor`).
 
     Returns
     -------
@@ -357,8 +404,32 @@ def background_basis(kind, x, domain, energy, beam_energy, order, norm=None):
     """
     lo, hi = domain
     u = (2 * np.asarray(x, dtype=float) - (lo + hi)) / max(hi - lo, 1e-12)
-    poly = np.polynomial.chebyshev.chebvander(u, order)
     if kind == "polynomial":
-        return poly
-    shape = detected_continuum(energy, beam_energy)
-    return poly * (shape / (shape.max() if norm is None else norm))[..., None]
+        return np.polynomial.chebyshev.chebvander(u, order)
+    continuum = detected_continuum(energy, beam_energy, window)
+    continuum = continuum / (continuum.max() if norm is None else norm)
+    if shape is None:
+        poly = np.polynomial.chebyshev.chebvander(u, order)
+        return poly * continuum[..., None]
+    t = np.clip((u + 1) / 2, 0.0, 1.0)
+    corrected = continuum * (bernstein(t, len(shape) - 1) @ np.asarray(shape))
+    return bernstein(t, order) * corrected[..., None]
+
+
+def bernstein(t, degree: int) -> np.ndarray:
+    """Bernstein basis polynomials of `degree` at `t` in [0, 1].
+
+    ``C(n, k) t^k (1 - t)^(n - k)``: non-negative and summing to 1, so that
+    a combination with non-negative coefficients is non-negative.
+
+    Examples
+    --------
+    >>> b = bernstein(np.array([0.0, 0.5, 1.0]), 2)
+    >>> b.tolist()
+    [[1.0, 0.0, 0.0], [0.25, 0.5, 0.25], [0.0, 0.0, 1.0]]
+    """
+    from scipy.special import comb
+
+    t = np.asarray(t, dtype=float)[..., None]
+    k = np.arange(degree + 1)
+    return comb(degree, k) * t**k * (1 - t) ** (degree - k)

@@ -162,9 +162,14 @@ def normalised_normal_equations(design, weights):
     ([2.0, 2.0, 2.0], [1.0, 1.0, 1.0])
     """
     norms = np.sqrt((design**2 * weights[:, None]).sum(axis=0))
-    norms[norms == 0] = 1.0
+    empty = norms == 0
+    norms[empty] = 1.0
     a = design / norms
-    return a, norms, a.T @ (a * weights[:, None])
+    normal = a.T @ (a * weights[:, None])
+    # A component without a channel in the fit (a line below the start of
+    # the spectrum) gets amplitude 0 instead of a singular system.
+    normal[empty, empty] = 1.0
+    return a, norms, normal
 
 
 @dataclass(frozen=True)

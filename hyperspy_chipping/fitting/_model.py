@@ -23,7 +23,11 @@ import warnings
 import numpy as np
 
 from hyperspy_chipping.chipping._table import flat_chip_index
-from hyperspy_chipping.fitting._components import Bremsstrahlung, XrayLineFamily
+from hyperspy_chipping.fitting._components import (
+    Bremsstrahlung,
+    DetectorArtefact,
+    XrayLineFamily,
+)
 from hyperspy_chipping.fitting._design import kev_per_unit
 from hyperspy_chipping.fitting._families import split_xray_line
 
@@ -61,12 +65,15 @@ def fit_model(signal):
         fam = q.Families[key]
         # Line positions on the refined axis, mapped to the signal's axis.
         energies = off0 + (np.asarray(fam["energies"]) - cal.offset) * stretch
-        comp = XrayLineFamily(
+        shape = (
             (energies / factor).tolist(),
             list(fam["weights"]),
             (np.asarray(fam["fwhm"]) * stretch / factor).tolist(),
-            *split_xray_line(key),
         )
+        if "kind" in fam:  # a detector artefact of fitted lines
+            comp = DetectorArtefact(*shape, fam["kind"], list(fam["parents"]))
+        else:
+            comp = XrayLineFamily(*shape, *split_xray_line(key))
         comp.name = key
         components.append(comp)
     lo, hi = q.energy_range
@@ -74,7 +81,10 @@ def fit_model(signal):
     fit = axis.axis[(axis.axis * factor >= lo) & (axis.axis * factor <= hi)]
     domain = (fit[0] * factor, fit[-1] * factor)
     order = int(q.background_order)
+    shape = list(q.get_item("background_shape", []))
     if q.background == "bremsstrahlung":
+        if shape:  # the map's non-negative continuum, corrected per chip
+            order = int(q.chip_background_order)
         bg = Bremsstrahlung(
             q.beam_energy,
             order,
@@ -84,6 +94,8 @@ def fit_model(signal):
             # The continuum at the refined energy of each channel.
             energy_offset=cal.offset - off0 / stretch,
             energy_gain=1.0 / stretch,
+            shape=shape or None,
+            window=float(q.get_item("Detector_response.window_scale", 1.0)),
         )
         params = bg.parameters_sorted()
         coef = amplitudes[..., len(components) :]
@@ -93,11 +105,16 @@ def fit_model(signal):
         params = [getattr(bg, f"a{k}") for k in range(order + 1)]
         # Chebyshev coefficients over the fit channels -> powers of the axis value.
         cheb = amplitudes[..., len(components) :].reshape(-1, order + 1)
+        # (convert() trims trailing zero coefficients: an empty chip's
+        # all-zero background would come back shorter; pad it.)
         coef = np.array(
             [
-                np.polynomial.Chebyshev(c, domain=[fit[0], fit[-1]])
-                .convert(kind=np.polynomial.Polynomial)
-                .coef
+                _padded(
+                    np.polynomial.Chebyshev(c, domain=[fit[0], fit[-1]])
+                    .convert(kind=np.polynomial.Polynomial)
+                    .coef,
+                    order + 1,
+                )
                 for c in cheb
             ]
         ).reshape(amplitudes.shape[:-1] + (order + 1,))
@@ -140,5 +157,14 @@ def fit_model(signal):
     chi2 = np.asarray(q.chi2_red)[index].reshape(nav_shape)
     n_free = len(components) + order + 1
     model.dof.data[:] = n_free
-    model.chisq.data[:] = chi2 * (fit.size - n_free - 1)
+    # HyperSpy divides by the channels of its signal range (value2index
+    # rounding at the range ends): use its own count where it has one.
+    switches = getattr(model, "_channel_switches", None)
+    n_channels = fit.size if switches is None else int(np.count_nonzero(switches))
+    model.chisq.data[:] = chi2 * (n_channels - n_free - 1)
     return model
+
+
+def _padded(coef, size):
+    """`coef` with zeros appended up to `size` values."""
+    return np.pad(coef, (0, size - len(coef)))

@@ -38,8 +38,13 @@ from hyperspy_chipping.fitting._design import background_columns, peak_columns
 
 _logger = logging.getLogger(__name__)
 
-#: A refined group ratio may move by at most this factor from the table.
-WEIGHT_BOUNDS = (0.5, 2.0)
+#: A refined group ratio may move by at most these factors from the table,
+#: per shell. K: Kβ/Kα is known to a few % (0.5-2x catches a missing
+#: element). L and M: the sub-line groups come from different subshells,
+#: whose ionisation cross sections and Coster-Kronig yields are uncertain by
+#: up to 2-3x for light L (Ti, Fe) and for M families, and whose lines below
+#: 1 keV are multiplied by the least known part of the detector efficiency.
+WEIGHT_BOUNDS = {"K": (0.5, 2.0), "L": (0.25, 4.0), "M": (0.25, 4.0)}
 #: Largest relative standard deviation of a refined ratio that is accepted.
 MAX_RELATIVE_STD = 0.05
 #: A group is refined only if this fraction of it (and of the main line) lies
@@ -76,7 +81,15 @@ def line_groups(family) -> np.ndarray:
 
 
 def refine_line_weights(
-    spectrum, channels, calibration, families, background, order, beam_energy, weights
+    spectrum,
+    channels,
+    calibration,
+    families,
+    background,
+    order,
+    beam_energy,
+    weights,
+    window=1.0,
 ):
     """Refine the sub-line group ratios of every family on one spectrum.
 
@@ -114,7 +127,9 @@ def refine_line_weights(
     peaks = peak_columns(subs, calibration, channels)
     # (family, group, tabulated weight, fraction inside the fit range)
     owners = [owner + (inside,) for owner, inside in zip(owners, peaks.sum(axis=0))]
-    bg = background_columns(background, calibration, channels, beam_energy, order)
+    bg = background_columns(
+        background, calibration, channels, beam_energy, order, window=window
+    )
     design = np.hstack([peaks, bg])
     # Poisson covariance of the estimate: (A^T W A)^-1 with W = 1 / model.
     coef, cov = solve_normal(design, np.asarray(spectrum, float), weights)
@@ -141,7 +156,7 @@ def refine_line_weights(
             inside = min(owners[idx[g]][3], owners[idx[0]][3])
             if amp[g] <= 0 or rel > MAX_RELATIVE_STD or inside < MIN_INSIDE:
                 continue
-            clipped = float(np.clip(ratio, *WEIGHT_BOUNDS))
+            clipped = float(np.clip(ratio, *WEIGHT_BOUNDS[fam.shell]))
             if clipped != ratio:
                 warnings.warn(
                     f"The {fam.key} sub-line group {_group_name(fam, groups, g)} "

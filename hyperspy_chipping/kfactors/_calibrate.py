@@ -200,6 +200,7 @@ def region_intensities(signal, lines, regions, refine=True):
         )
         sums = masks @ spectra.reshape(n_chips, -1).astype(float)
     solution = solve_model(total, prep, request["refine"])
+    sums = sums[:, solution.get("trim", slice(None))]  # where the fit starts
     amplitudes = solution["projector"].fit(sums)
     cov = solution["projector"].covariance(amplitudes, solution["covariance_tensor"])
     intensities = amplitudes[:, solution["rows"]]

@@ -123,10 +123,13 @@ LINGER = 0.1
 def quantify_block(spectra, n_pixels, solution, params):
     """Fit and quantify the chips of one block (BLAS single-threaded).
 
-    See :func:`_quantify_block`.
+    See :func:`_quantify_block`. `spectra` hold the channels of the
+    request's fit range; the channels the solution dropped (the fit starts
+    where the summed spectrum says, ``solution["trim"]``) are left out here.
     """
+    spectra = np.asarray(spectra)[..., solution.get("trim", slice(None))]
     lead = spectra.shape[:-1]
-    flat = np.asarray(spectra).reshape(-1, spectra.shape[-1])
+    flat = spectra.reshape(-1, spectra.shape[-1])
     npix = np.asarray(n_pixels).reshape(-1)
     # Rows of a thousand chips keep the float temporaries in cache. The limit
     # lingers a moment: dask's next task of a lazy fit comes straight after.

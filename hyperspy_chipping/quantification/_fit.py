@@ -32,7 +32,12 @@ import warnings
 
 import numpy as np
 
-from hyperspy_chipping.fitting._calibrate import calibrate, design_matrix
+from hyperspy_chipping.fitting._artefacts import ArtefactFamily
+from hyperspy_chipping.fitting._background import (
+    CHIP_BACKGROUND_ORDER,
+    nonnegative_continuum,
+)
+from hyperspy_chipping.fitting._calibrate import _wls, calibrate, design_matrix
 from hyperspy_chipping.fitting._design import Calibration, kev_per_unit
 from hyperspy_chipping.fitting._families import (
     SHELLS,
@@ -41,10 +46,13 @@ from hyperspy_chipping.fitting._families import (
     split_xray_line,
 )
 from hyperspy_chipping.fitting._linear import Projector, single_threaded_blas
-from hyperspy_chipping.fitting._refine import (
-    artefact_candidates,
-    missing_peaks,
-    refine_line_weights,
+from hyperspy_chipping.fitting._low_energy import spectrum_start
+from hyperspy_chipping.fitting._peak_search import search_unnamed_elements
+from hyperspy_chipping.fitting._refine import refine_line_weights
+from hyperspy_chipping.fitting._response import refine_window, scaled_families
+from hyperspy_chipping.quantification._summed_fit import (
+    summed_fit_report,
+    warn_summed_fit,
 )
 
 _logger = logging.getLogger(__name__)
@@ -52,7 +60,7 @@ _logger = logging.getLogger(__name__)
 INTENSITIES = ("family", "line")
 MODELS = ("family", "exspy")
 COMPOSITIONS = ("atomic", "weight")
-#: Lowest fit energy by default (keV): above the detector zero (strobe) peak.
+#: Lowest energy (keV) of the main line of a default line choice.
 DEFAULT_LOW_ENERGY = 0.2
 #: Fewest counts in the fit range of the summed spectrum for refining (and
 #: so checking) the energy calibration and resolution, hence for reporting
@@ -62,12 +70,50 @@ DEFAULT_LOW_ENERGY = 0.2
 #: the demo data: 1.8 eV scatter at 1000 counts, 6.8 eV at 300, the Fano
 #: bound reached at 100).
 REFINE_MIN_COUNTS = 1000
+#: Lowest energy (keV) of a fitted main line; the fit itself starts where the
+#: summed spectrum says (see ``fitting._low_energy.spectrum_start``).
+LOWEST_ENERGY = 0.1
+#: Chips with fewer counts than this in the fit range are flagged.
+MIN_COUNTS = 100
 
 
 def _choice(name, value, options):
     if value not in options:
         raise ValueError(f"`{name}` must be one of {options}, got {value!r}.")
     return value
+
+
+#: Beam energies (kV) below this are an SEM's: TEMs run at 60-300 kV.
+SEM_MAX_BEAM_ENERGY = 40.0
+
+
+def is_sem(signal) -> bool:
+    """Whether the map comes from an SEM (a bulk specimen).
+
+    exspy moves an ``EDS_SEM`` signal's ``Acquisition_instrument.SEM`` to
+    ``TEM`` when its type changes to a TEM type, so the beam energy tells.
+    """
+    md = signal.metadata
+    for node in ("SEM", "TEM"):
+        energy = md.get_item(f"Acquisition_instrument.{node}.beam_energy")
+        if energy is not None:
+            return node == "SEM" or float(energy) < SEM_MAX_BEAM_ENERGY
+    return False
+
+
+def warn_bulk_specimen(signal, method):
+    """Warn once that Cliff-Lorimer, a thin-film method, is applied to SEM data."""
+    if method == "CL" and is_sem(signal):
+        warnings.warn(
+            "This map is EDS_SEM data (a bulk specimen), quantified with the "
+            "Cliff-Lorimer method, a thin-film method: without matrix (ZAF or "
+            "phi-rho-z) corrections for absorption and fluorescence in the bulk, "
+            "the compositions are biased, most for light elements and low-energy "
+            "lines. Use them as relative maps, or k-factors measured on "
+            "standards of a similar matrix at the same beam energy.",
+            UserWarning,
+            stacklevel=4,  # the user's call of quantify_chips
+        )
 
 
 def energy_axis_kev(signal):
@@ -169,17 +215,21 @@ def parse_kfactors(kfactors, xray_lines, elements, intensity, default=None):
                 f"`kfactors[{key!r}]` must be a positive number, got {value!r}."
             )
         out[f"{element}_{line}"] = float(value)
-    missing = sorted(set(xray_lines) - set(out))
-    if missing and isinstance(kfactors, dict):
-        raise ValueError(
-            f"No k-factor for the quantified line(s) {missing} of "
-            "metadata.Sample.xray_lines: give one each, or remove them from "
-            "xray_lines."
-        )
+    # Lines of metadata.Sample.xray_lines without a k-factor (a Bruker file
+    # lists its own, with C): fitted, not quantified.
     return dict(sorted(out.items())), convention
 
 
-def prepare_model(signal, lines, *, model, background, background_order, energy_range):
+def prepare_model(
+    signal,
+    lines,
+    *,
+    model,
+    background,
+    background_order,
+    energy_range,
+    auto_elements=True,
+):
     """Families, fit channels and starting calibration; reads no data.
 
     Raises the errors of an impossible request (elements or lines outside
@@ -191,22 +241,31 @@ def prepare_model(signal, lines, *, model, background, background_order, energy_
     offset, scale, size = energy_axis_kev(signal)
     axis_lo, axis_hi = offset, offset + scale * (size - 1)
     if model == "exspy":
-        families = exspy_families(signal)
         lo, hi = energy_range if energy_range is not None else (axis_lo, axis_hi)
+        # exspy's lines on the whole axis; a family whose main line lies
+        # outside the fit range has no channel to fit (a singular system).
+        families = [f for f in exspy_families(signal) if lo <= f.main_energy <= hi]
     else:
-        lo, hi = (
-            (DEFAULT_LOW_ENERGY, beam_energy) if energy_range is None else energy_range
-        )
+        lo, hi = (LOWEST_ENERGY, beam_energy) if energy_range is None else energy_range
         lo, hi = max(lo, axis_lo), min(hi, axis_hi, beam_energy)
         families = physics_families(elements, beam_energy, (lo, hi))
+        if energy_range is None:
+            # The fit starts where the summed spectrum says (above the zero
+            # peak, threshold and noise): its channels from the axis start.
+            lo = axis_lo
     if hi <= lo:
         raise ValueError(
             f"`energy_range` ({lo:.3f}, {hi:.3f}) keV holds no channel of the "
             f"energy axis ({axis_lo:.3f} to {axis_hi:.3f} keV)."
         )
     fitted = {f.element for f in families}
+    quantified = {split_xray_line(line)[0] for line in lines}
     for element in elements:
-        if element not in fitted:
+        if element not in fitted and element not in quantified:
+            # A fit-only element (e.g. C of a file's metadata) with no line
+            # in a narrow fit range adds nothing to the model.
+            _logger.info("%s has no line in the fit range: not fitted", element)
+        elif element not in fitted:
             raise ValueError(
                 f"{element} (metadata.Sample.elements) has no X-ray line inside "
                 f"the fit range {lo:.2f}-{hi:.2f} keV at {beam_energy} kV: remove "
@@ -239,6 +298,13 @@ def prepare_model(signal, lines, *, model, background, background_order, energy_
         "exspy_like": model == "exspy",
         "background": background,
         "background_order": background_order,
+        "auto_start": energy_range is None and model != "exspy",
+        "auto_elements": bool(auto_elements),
+        "chip_background_order": (
+            CHIP_BACKGROUND_ORDER
+            if background == "bremsstrahlung" and model != "exspy"
+            else background_order
+        ),
     }
 
 
@@ -281,6 +347,20 @@ def _solve_model(total, prep, refine=True):
     families, cal, channels = prep["families"], prep["calibration"], prep["channels"]
     args = (prep["background"], prep["background_order"], prep["beam_energy"])
     report = {}
+    trim = slice(None)
+    if prep.get("auto_start"):
+        start = spectrum_start(
+            total,
+            cal.centres(channels),
+            cal.fwhm_mnka,
+            [f.main_energy for f in families],
+            floor=LOWEST_ENERGY,
+        )
+        first = int(np.searchsorted(cal.centres(channels), start - 1e-9))
+        first = min(first, channels.size - 1)
+        trim = slice(first, None)
+        channels, total = channels[trim], total[trim]
+    added, summary, window = {}, {}, 1.0
     # Too few counts to check the model's peak positions and widths: the
     # metadata's are used, and no composition is reported (see _block).
     unchecked = refine and not prep["exspy_like"] and total.sum() < REFINE_MIN_COUNTS
@@ -306,84 +386,151 @@ def _solve_model(total, prep, refine=True):
         cal, weights, model_sum = calibrate(
             total, channels, cal, families, *args, refine=refine
         )
+        fit_range = (float(cal.centres(channels[0])), prep["energy_range"][1])
+        if prep.get("auto_elements", True):
+            families, added = _add_unnamed_elements(
+                total,
+                model_sum,
+                weights,
+                cal,
+                channels,
+                families,
+                args,
+                fit_range,
+                defer_near_fitted=refine,
+            )
+            if added:  # calibrate again, with the peaks modelled
+                cal, weights, model_sum = calibrate(
+                    total, channels, cal, families, *args, refine=refine
+                )
+        if refine and prep["background"] == "bremsstrahlung":
+            # The detector window, from the data (fitting/_response.py).
+            window, _ = refine_window(total, weights, families, cal, channels, *args)
+            families = scaled_families(families, window)
         if refine:
             families, report = refine_line_weights(
-                total, channels, cal, families, *args, weights
+                total, channels, cal, families, *args, weights, window=window
             )
             # Weights and model of the summed spectrum with the refined shapes.
             cal, weights, model_sum = calibrate(
-                total, channels, cal, families, *args, refine=False
+                total, channels, cal, families, *args, refine=False, window=window
             )
+        if prep.get("auto_elements", True):
+            # Peaks that the refined shapes uncover (e.g. O Ka under an L
+            # family whose ratios were off).
+            n_before = len(families)
+            families, more = _add_unnamed_elements(
+                total,
+                model_sum,
+                weights,
+                cal,
+                channels,
+                families,
+                args,
+                fit_range,
+                window=window,
+            )
+            if more:
+                added.update(more)
+                families = families[:n_before] + scaled_families(
+                    families[n_before:], window
+                )
+                cal, weights, model_sum = calibrate(
+                    total, channels, cal, families, *args, refine=False, window=window
+                )
+    shape, chip_order = None, prep["chip_background_order"]
+    if prep["background"] == "bremsstrahlung" and not prep["exspy_like"]:
+        # The map's continuum, never negative; each chip a low-order
+        # correction of it (fitting/_background.py).
+        shape = nonnegative_continuum(
+            total, weights, families, cal, channels, args[2], args[1], window
+        )
     design = design_matrix(
-        families, cal, channels, *args, exspy_like=prep["exspy_like"]
+        families,
+        cal,
+        channels,
+        args[0],
+        chip_order,
+        args[2],
+        exspy_like=prep["exspy_like"],
+        shape=shape,
+        window=window,
     )
     projector = Projector.from_design(design, weights)
     if not prep["exspy_like"]:
-        counts = projector.fit(total[None])[0, : len(families)]
-        _warn_missing_peaks(
-            total, model_sum, cal, channels, prep["elements"], families, counts
+        amplitudes = projector.fit(total[None])[0]
+        counts = amplitudes[: len(families)]
+        summary = summed_fit_report(
+            total,
+            design @ amplitudes,
+            cal,
+            channels,
+            families,
+            counts,
+            added,
+            prep["beam_energy"],
+            fit_range,
+            n_parameters=design.shape[1],
         )
+        warn_summed_fit(summary, prep.get("auto_elements", True))
     out = dict(prep)
     out.update(
+        channels=channels,
+        trim=trim,
+        # The lower edge of the first fit channel (of the metadata axis).
+        energy_range=(
+            float(prep["calibration"].centres(channels[0] - 0.5)),
+            prep["energy_range"][1],
+        )
+        if prep.get("auto_start")
+        else prep["energy_range"],
         families=families,
+        n_auto=len(families) - len(prep["families"]),
+        summed_fit=summary,
         calibration=cal,
         projector=projector,
         covariance_tensor=projector.covariance_tensor(prep["rows"]),
         **projector.variance_terms(prep["rows"], total, len(families)),
         line_weights=report,
-        model_definition=_definition(families, cal, channels, args[0], args[2]),
+        model_definition=_definition(
+            families, cal, channels, args[0], args[2], shape, window
+        ),
         unchecked=unchecked,
+        detector_response={
+            "window_scale": window,
+            "window": "polymer window thickness / nominal (300 nm polyimide)",
+        },
     )
     return out
 
 
-def _warn_missing_peaks(
-    total, model, calibration, channels, elements, families, counts
+def _add_unnamed_elements(
+    total,
+    model,
+    weights,
+    cal,
+    channels,
+    families,
+    args,
+    fit_range,
+    window=1.0,
+    **kwargs,
 ):
-    """Tell the user about peaks in the summed spectrum the model lacks.
+    """Elements that explain significant residual peaks, appended as fit-only."""
 
-    `counts` are the families' fitted counts in `total`: a detector artefact
-    of a family is a candidate only if the peak is small enough for one.
-    """
-    from exspy.utils.eds import get_xray_lines_near_energy
+    def refit(fams):
+        a = design_matrix(fams, cal, channels, *args, window=window)
+        coef = _wls(a, total, weights)[0]  # weights of the named model
+        return a @ coef, coef[: len(fams)]
 
-    from hyperspy_chipping.fitting._xray_families import fwhm_at_energy
-
-    centres = calibration.centres(channels)
-    for energy in missing_peaks(total, model, calibration, channels)[:3]:
-        fwhm = float(fwhm_at_energy(max(energy, 0.0), calibration.fwhm_mnka))
-        window = np.abs(centres - energy) <= fwhm
-        excess = float((np.asarray(total) - model)[window].sum())
-        near = [
-            line
-            for line in get_xray_lines_near_energy(energy, width=0.1)
-            if split_xray_line(line)[0] not in elements
-        ]
-        # Main lines (Ka, La, Ma) first: the likeliest culprits.
-        near.sort(key=lambda line: split_xray_line(line)[1] not in ("Ka", "La", "Ma"))
-        artefacts = artefact_candidates(energy, families, counts, excess)
-        candidates = artefacts[:2] + near[:4]
-        hint = f" (candidates: {', '.join(candidates)})" if candidates else ""
-        if artefacts:
-            advice = (
-                "the model has no detector artefacts (escape and pile-up "
-                "peaks): if it is one, the intensities of lines under it are "
-                "biased; if it is an element, add it with add_elements()."
-            )
-        else:
-            advice = (
-                "add the element with add_elements(), or the intensities of "
-                "overlapping lines will be biased."
-            )
-        warnings.warn(
-            f"The summed spectrum has a peak at {energy:.2f} keV that the model "
-            f"lacks{hint}: {advice}",
-            UserWarning,
-            stacklevel=7,  # the user's call of quantify_chips
-        )
+    return search_unnamed_elements(
+        total, model, cal, channels, families, refit, args[2], fit_range, **kwargs
+    )
 
 
-def _definition(families, calibration, channels, background, beam_energy):
+def _definition(
+    families, calibration, channels, background, beam_energy, shape, window=1.0
+):
     """What rebuilds the fitted model as HyperSpy components (the model view)."""
     from hyperspy_chipping.fitting import _xray_families as physics
     from hyperspy_chipping.fitting._design import detected_continuum
@@ -396,10 +543,19 @@ def _definition(families, calibration, channels, background, beam_energy):
             else physics.fwhm_at_energy(f.energies, calibration.fwhm_mnka)
         )
         fams[f.key] = {
+            **(
+                {"kind": f.kind, "parents": list(f.parents)}
+                if isinstance(f, ArtefactFamily)
+                else {}
+            ),
             "names": list(f.names),
             "energies": np.asarray(f.energies, float),
             "weights": np.asarray(f.weights, float),
             "fwhm": np.asarray(fwhm, float),
         }
-    continuum = detected_continuum(calibration.centres(channels), beam_energy)
-    return {"Families": fams, "background_norm": float(continuum.max())}
+    continuum = detected_continuum(calibration.centres(channels), beam_energy, window)
+    return {
+        "Families": fams,
+        "background_norm": float(continuum.max()),
+        "background_shape": [] if shape is None else [float(v) for v in shape],
+    }

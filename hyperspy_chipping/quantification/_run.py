@@ -56,6 +56,7 @@ from hyperspy_chipping.quantification._fit import (
     parse_kfactors,
     prepare_model,
     solve_model,
+    warn_bulk_specimen,
 )
 from hyperspy_chipping.quantification._validate import beam_energy, check_options
 
@@ -86,6 +87,33 @@ def calibration_subset(nav_shape: tuple[int, ...]) -> tuple[slice, ...]:
     n = int(np.prod(nav_shape))
     stride = max(1, int(np.ceil((n / CALIBRATION_CHIPS) ** (1 / len(nav_shape)))))
     return tuple(slice(None, None, stride) for _ in nav_shape)
+
+
+def overlap(signal, nav_shape: tuple[int, ...]) -> float:
+    """How many times the calibration subset counts each source pixel.
+
+    Overlapping windows count a pixel in several chips: their summed
+    spectrum holds ``overlap`` times the counts, with ``overlap**2`` times
+    the Poisson variance. The model is solved on the sum divided by it, so
+    that the significance of its residual peaks and its chi-squared are
+    those of counts (else noise in per-pixel windows reads as peaks).
+
+    Examples
+    --------
+    >>> import hyperspy.api as hs
+    >>> s = hs.signals.Signal1D(np.ones((40, 40, 8), dtype="uint16"))
+    >>> s.set_signal_type("EDS_TEM_chipped")
+    >>> overlap(s.chip(9, step=1), (32, 32)), overlap(s.chip(8), (5, 5))
+    (81.0, 1.0)
+    """
+    meta = signal.metadata.Chipping
+    if meta.scheme != "window" or not nav_shape:
+        return 1.0
+    strides = [sl.step or 1 for sl in calibration_subset(nav_shape)][::-1]
+    factor = 1.0
+    for size, step, stride in zip(meta.size, meta.step, strides):
+        factor *= max(1.0, size / (step * stride))
+    return factor
 
 
 def _pixel_dose(signal, method):
@@ -180,6 +208,7 @@ def parse_request(signal, kfactors, **options):
         background=background,
         background_order=order,
         energy_range=energy_range,
+        auto_elements=options.get("auto_elements", True),
     )
     n_terms = len(prep["families"]) + int(order) + 1
     if len(prep["channels"]) <= n_terms:
@@ -206,6 +235,8 @@ def parse_request(signal, kfactors, **options):
         # What the results were computed on: checked whenever they are read.
         "energy_axis": [float(offset), float(scale), int(size)],
         "fit_channels": [int(prep["channels"][0]), int(prep["channels"][-1]) + 1],
+        "auto_start": bool(prep["auto_start"]),
+        "auto_elements": bool(prep["auto_elements"]),
     }
     if options["thickness"] is not None:
         request["thickness"] = options["thickness"]
@@ -241,18 +272,25 @@ def compute_results(signal, request, prep, params, data=None, solution=None):
             spectra = spectra.rechunk({0: rows})
         subset = spectra[calibration_subset(nav_shape)]
         total = subset.sum(axis=tuple(range(len(nav_shape))), dtype=float)
+        total = total / overlap(signal, nav_shape)
         if solution is None:
             # Handed over unoptimised: an optimised copy would hold the
             # source reads under other keys, and every chunk be read twice.
             (total,) = total.to_delayed(optimize_graph=False).ravel()
             solution = dask.delayed(solve_model)(total, prep, request["refine"])
         npix = da.from_array(n_pixels[..., None], chunks=spectra.chunks[:-1] + (1,))
+        # A solved model fixes every column (elements it added included); a
+        # model still to be solved, only those of the named elements.
+        solved = isinstance(solution, dict)
         lay = layout(
-            len(request["xray_lines"]), _n_components(prep), _zeta(params), _n_bg(prep)
+            len(request["xray_lines"]),
+            _n_components(solution if solved else prep),
+            _zeta(params),
+            _n_bg(prep),
         )
         n_out = max(s.stop for s in lay.values())
         packed = da.map_blocks(
-            quantify_block,
+            quantify_block if solved else _quantify_trimmed,
             spectra,
             npix,
             solution,
@@ -272,6 +310,7 @@ def compute_results(signal, request, prep, params, data=None, solution=None):
     starts = range(0, flat.shape[0], step)
     subset = np.asarray(data)[calibration_subset(nav_shape) + (fit,)]
     total = subset.sum(axis=tuple(range(len(nav_shape))), dtype=float)
+    total /= overlap(signal, nav_shape)
     solution = solve_model(total, prep, request["refine"])
     # One BLAS limit around the pool: toggling OpenBLAS's thread count per
     # block costs more than the blocks (measured 2x on 2 cores).
@@ -296,6 +335,32 @@ def compute_results(signal, request, prep, params, data=None, solution=None):
     return results
 
 
+def _quantify_trimmed(spectra, n_pixels, solution, params):
+    """:func:`quantify_block` on the channels the solution kept.
+
+    The layout of a lazy result is fixed before the summed spectrum is
+    known: the amplitudes of elements added automatically (appended after
+    the named ones) are left out of it.
+    """
+    out = quantify_block(spectra, n_pixels, solution, params)
+    n_auto = solution["n_auto"]
+    if n_auto:
+        lay = layout(
+            len(solution["rows"]),
+            _n_components(solution),
+            _zeta(params),
+            _n_bg(solution),
+        )
+        n_families = len(solution["families"])
+        drop = [
+            lay[name].start + n_families - n_auto + i
+            for name in ("amplitudes", "amplitudes_std")
+            for i in range(n_auto)
+        ]
+        out = np.delete(out, drop, axis=-1)
+    return out
+
+
 def _zeta(params):
     return params["method"] == "zeta"
 
@@ -307,7 +372,7 @@ def _n_bg(prep):
 
 
 def _n_components(prep):
-    return len(prep["families"]) + int(prep["background_order"]) + 1
+    return len(prep["families"]) + int(prep["chip_background_order"]) + 1
 
 
 def store_results(signal, request, results):
@@ -333,14 +398,21 @@ def store_results(signal, request, results):
         _warn_weak_chips(int(weak.sum()), weak.size)
     cal = solution["calibration"]
     q = dict(request)
+    fitted = np.asarray(solution["channels"])  # where the data said to start
+    q["fit_channels"] = [int(fitted[0]), int(fitted[-1]) + 1]
     q.update(
         {
+            "energy_range": list(solution["energy_range"]),
             "Calibration": {
                 "offset": float(cal.offset),
                 "scale": float(cal.scale),
                 "energy_resolution_MnKa": float(cal.fwhm_mnka),
             },
             "families": [f.key for f in solution["families"]],
+            "auto_elements": list(solution["summed_fit"].get("auto_elements", [])),
+            "chip_background_order": int(solution["chip_background_order"]),
+            "Detector_response": solution["detector_response"],
+            "Summed_fit": solution["summed_fit"],
             "line_weights": solution["line_weights"],
             "beam_energy": solution["beam_energy"],
             **solution["model_definition"],
@@ -399,6 +471,7 @@ def quantify_chipped(signal, kfactors, **options):
         ones), keyed as in :func:`~hyperspy_chipping.quantification._block.layout`.
     """
     request, prep, params = parse_request(signal, kfactors, **options)
+    warn_bulk_specimen(signal, request["method"])
     results = compute_results(signal, request, prep, params)
     if signal._lazy:
         signal.metadata.set_item("Chipping.Quantification", dict(request, lazy=True))
@@ -477,7 +550,7 @@ def ensure_results(signal, data=None, *, stale="warn"):
         return q
     request, prep, params = _parse_stored(signal, q)
     if data is None and signal._lazy:
-        (results,) = _compute(lazy_results(signal, request, prep, params))
+        results, _ = lazy_results(signal, request, prep, params)
     else:
         results = compute_results(signal, request, prep, params, data=data)
     store_results(signal, request, results)
@@ -490,59 +563,71 @@ def ensure_results(signal, data=None, *, stale="warn"):
 ONE_PASS_BYTES = 256 * 2**20
 
 
-def lazy_results(signal, request, prep, params):
-    """The results of a lazy signal as dask arrays, computable in bounded memory.
+def lazy_results(signal, request, prep, params, extra=None):
+    """Compute the results of a lazy signal, in bounded memory.
 
-    In one graph, every chunk of chips feeds the summed spectrum that the
-    model is solved on, and is then quantified with that model: dask holds
-    every chunk until the model is solved. That is fine for a grid of chips
-    (a few MB); for a large chip set (per-pixel windows of a big map) the
-    model is solved first, from its own pass over the data, and the chunks
-    are then quantified and released one by one.
+    A small chip set (a grid of chips: a few MB) is computed and quantified
+    as an eager one: one read of the source. A large one (per-pixel windows
+    of a big map) cannot be held: the model is solved first, from its own
+    pass over the data, and the chunks of chips are then quantified with it
+    and released one by one (in a single graph dask would hold every chunk
+    until the model is solved).
+
+    Parameters
+    ----------
+    signal : LazyChippedEDSSpectrum
+        The chips.
+    request, prep, params
+        From :func:`parse_request`.
+    extra : callable, optional
+        ``extra(data)`` of the chip data (numpy or dask), computed in the
+        same pass, e.g. the chip counts.
+
+    Returns
+    -------
+    results : dict
+        As :func:`compute_results`, computed.
+    extra : object
+        ``extra(data)`` computed (None without `extra`).
     """
     data = signal.data
-    if data.size * data.dtype.itemsize > ONE_PASS_BYTES:
-        solution = compute_results(signal, request, prep, params)["solution"]
-        (solution,) = dask.compute(solution)
-        return compute_results(signal, request, prep, params, solution=solution)
-    return compute_results(signal, request, prep, params)
+    if data.size * data.dtype.itemsize <= ONE_PASS_BYTES:
+        (data,) = dask.compute(data)
+        results = compute_results(signal, request, prep, params, data=data)
+        return results, None if extra is None else extra(data)
+    solution = compute_results(signal, request, prep, params)["solution"]
+    (solution,) = dask.compute(solution)
+    results = compute_results(signal, request, prep, params, solution=solution)
+    arrays = {k: v for k, v in results.items() if k != "solution"}
+    arrays, more = dask.compute(arrays, None if extra is None else extra(data))
+    arrays["solution"] = solution
+    return arrays, more
 
 
 def lazy_table_results(signal):
     """Counts of every chip of a lazy signal, computed with its results.
 
     The quantification of a lazy signal (stored as a request) is computed
-    with the chip counts in one bounded-memory pass (see
-    :func:`lazy_results`) and stored; the chip spectra themselves are never
-    held all at once.
+    with the chip counts (see :func:`lazy_results`) and stored; the chip
+    spectra of a large chip set are never held all at once.
 
     Returns
     -------
     numpy.ndarray
         Total counts of every chip, flat in the table's order.
     """
-    counts = signal.data.sum(axis=-1).reshape(-1)  # the eager table's dtype
+
+    def counts(data):
+        return data.sum(axis=-1).reshape(-1)  # the eager table's dtype
+
     q = signal.metadata.get_item("Chipping.Quantification")
     if q is None or "atomic_percent" in q or stale_reason(signal, q) is not None:
-        (counts,) = dask.compute(counts)
-        return counts
+        (total,) = dask.compute(counts(signal.data))
+        return total
     request, prep, params = _parse_stored(signal, q)
-    results, counts = _compute(lazy_results(signal, request, prep, params), counts)
+    results, total = lazy_results(signal, request, prep, params, extra=counts)
     store_results(signal, request, results)
-    return counts
-
-
-def _compute(results, *extra):
-    """Compute lazy `results` (and `extra` dask arrays) in one pass.
-
-    The solution (a Delayed) goes last: handed a Delayed before arrays that
-    depend on it, dask (2026.8) returned results in the wrong places.
-    """
-    results = dict(results)
-    solution = results.pop("solution")
-    arrays, *extra, solution = dask.compute(results, *extra, solution)
-    arrays["solution"] = solution
-    return (arrays, *extra)
+    return total
 
 
 def _parse_stored(signal, q):
@@ -555,10 +640,13 @@ def _parse_stored(signal, q):
         composition="atomic",
         background=request["background"],
         background_order=request["background_order"],
-        energy_range=tuple(request["energy_range"]),
+        energy_range=(
+            None if request.get("auto_start") else tuple(request["energy_range"])
+        ),
         thickness=request.get("thickness"),
         absorption_correction="take_off_angle" in request,
         refine=request["refine"],
+        auto_elements=request.get("auto_elements", True),
     )
     source = request.get("kfactor_source", "user")
     request, prep, params = parse_request(signal, request["kfactors"], **options)

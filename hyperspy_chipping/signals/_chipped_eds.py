@@ -258,6 +258,7 @@ class ChippedEDSSpectrum(
         thickness=None,
         absorption_correction=False,
         refine=True,
+        auto_elements=True,
     ):
         """Fit and quantify every chip; store the results; return the maps.
 
@@ -303,9 +304,13 @@ class ChippedEDSSpectrum(
             Degree of the background polynomial (default 5 for the
             bremsstrahlung multiplier, 6 for the polynomial).
         energy_range : tuple of float, optional
-            Fit range in keV. Default: 0.2 keV (above the detector zero peak)
-            to the end of the axis or the beam energy (``model="family"``),
-            the whole axis (``model="exspy"``).
+            Fit range in keV; it wins over the default. Default
+            (``model="family"``): from where the summed spectrum starts —
+            above the zero (strobe) peak, the detector threshold and the
+            low-energy noise found in it (0.2 keV on an axis that starts
+            above 0 keV) — to the end of the axis or the beam energy; the
+            range used is stored in ``metadata.Chipping.Quantification``.
+            ``model="exspy"``: the whole axis.
         thickness : float, optional
             Specimen thickness in nm, for the CL absorption correction.
         absorption_correction : bool, default False
@@ -317,6 +322,17 @@ class ChippedEDSSpectrum(
             spectrum (``model="family"``); needs 1000 counts in it, else the
             metadata's are used and no composition is reported. False: use
             (and vouch for) the metadata calibration.
+        auto_elements : bool, default True
+            Peaks of the summed spectrum that the named elements do not
+            explain (significant against its Poisson noise) are identified
+            against the line table — a line of a fitted element first, then
+            a detector artefact, then elements ranked by how well all their
+            lines explain the residual, common system elements (C, O, Si,
+            Cu, ...) preferred — and the elements found are fitted too, not
+            quantified (``model="family"``). They are listed in
+            ``metadata.Chipping.Quantification.auto_elements`` and named in
+            one warning. False: fit only the named elements (the warning
+            still names the peaks).
 
         Returns
         -------
@@ -415,6 +431,7 @@ class ChippedEDSSpectrum(
             thickness=thickness,
             absorption_correction=absorption_correction,
             refine=refine,
+            auto_elements=auto_elements,
         )
         return composition_maps(self, results, composition)
 

@@ -99,7 +99,7 @@ class ChipPrecisionMixin:
         >>> df = s.estimate_chip_precision(k, [5, 10, 20], where=lfo)
         >>> df[["size", "n_pixels", "at_La", "at_La_std"]].round(1)
            size  n_pixels  at_La  at_La_std
-        0     5        25   19.6        1.9
+        0     5        25   19.6        1.8
         1    10       100   19.6        0.9
         2    20       400   19.6        0.5
         >>> # Four times the pixels, half the standard deviation:

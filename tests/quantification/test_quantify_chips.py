@@ -312,7 +312,6 @@ def test_bad_options(demo, kwargs, error, match):
 @pytest.mark.parametrize(
     "kfactors, error, match",
     [
-        ({"Fe_Ka": 1.0}, ValueError, r"No k-factor for the quantified line\(s\)"),
         (
             {"Fe_Ka": 1, "La_La": 2, "O_Ka": 2, "Sr_Ka": 2, "Ti_Ka": 1, "Cu_Ka": 1},
             ValueError,

@@ -1,0 +1,622 @@
+# Copyright 2026 The hyperspy_chipping developers
+#
+# This file is part of hyperspy_chipping.
+#
+# hyperspy_chipping is free software: you can redistribute it and/or modify
+# it under the terms of the GNU General Public License as published by
+# the Free Software Foundation, either version 3 of the License, or
+# (at your option) any later version.
+#
+# hyperspy_chipping is distributed in the hope that it will be useful,
+# but WITHOUT ANY WARRANTY; without even the implied warranty of
+# MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE. See the
+# GNU General Public License for more details.
+#
+# You should have received a copy of the GNU General Public License
+# along with hyperspy_chipping. If not, see <https://www.gnu.org/licenses/#GPL>.
+"""Peaks nobody named: find them in the summed residual and identify them.
+
+A real spectrum holds more than the elements a user names: the carbon film,
+oxygen, the Si of the detector or the specimen, the Cu grid, Cr/Fe/Mo/Ga of
+the holder and the preparation. An unmodelled peak biases every line under
+it and pulls the background. On the summed spectrum, where counts are
+plentiful:
+
+1. :func:`find_peaks`: the residual (data less model) is tested, at every
+   channel, against a Gaussian of the detector's width there, weighted by
+   the Poisson variance of the summed spectrum (the model): a matched filter,
+   the most sensitive linear test for a peak of known shape. Peaks above
+   ``threshold`` standard deviations are kept; a channel range without
+   counts can hold none (the model is clipped at zero).
+2. :func:`identify_peak`: a peak at a line of an element already fitted is
+   that line (its tabulated ratio is off); else a detector artefact of a
+   fitted line (Si escape, pile-up) if it sits there and is small enough;
+   else the elements with a line there are ranked by how well their whole
+   signature — every line of every family excited, at its physics weight
+   and detected yield (:mod:`._xray_families`) — explains the residual (a
+   weighted least-squares fit of one amplitude: companion lines that the
+   data lack count against it), with common system and contamination
+   elements and main lines preferred.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from hyperspy_chipping.fitting import _xray_families as physics
+from hyperspy_chipping.fitting._design import peak_columns
+
+#: Elements found in most spectra whatever the specimen (carbon film and
+#: contamination, oxide, detector and specimen Si, grid, holder, FIB
+#: preparation): preferred when the data cannot tell.
+COMMON_ELEMENTS = ("C", "O", "Si", "Cu", "Cr", "Fe", "Ga", "Mo", "Pt", "Au", "Al", "N")
+#: Elements that are fitted automatically when a peak calls for them: the
+#: system and contamination elements of (S)TEM-EDS (film, oxide, nitride,
+#: detector and specimen Si, grids, holders, apertures, FIB and ion-milling
+#: residues). Any other element is named in the warning, not fitted: an
+#: unexpected heavy element's L or M family overlaps the lines of the
+#: specimen, and fitting a wrong one steals from them.
+SYSTEM_ELEMENTS = (
+    *COMMON_ELEMENTS,
+    "Ar",
+    "Ca",
+    "Cl",
+    "Co",
+    "Mn",
+    "Ni",
+    "Zn",
+    "W",
+    "Ta",
+)
+#: Preference factors of the ranking (on the chi-squared improvement).
+COMMON_PRIOR = 3.0
+OFF_MAIN_PRIOR = 0.3
+#: Peaks are significant above this many standard deviations (one-sided;
+#: with ~100 independent peak positions per spectrum, 6 sigma keeps the
+#: chance of a noise peak below 1e-7).
+THRESHOLD = 6.0
+#: Lines lighter than this fraction of their family are not looked at.
+MIN_LINE_WEIGHT = 0.01
+#: Elements considered for unknown peaks: Be to Bi and Th, U (H, He and Li
+#: emit nothing an EDS detector sees), less those no specimen holds: the
+#: noble gases but Ar (implanted by ion milling), Tc, Pm and the short-lived
+#: Po to Ac.
+_ELEMENTS_Z = tuple(z for z in (*range(4, 84), 90, 92) if z not in (10, 36, 43, 54, 61))
+#: Relative systematic uncertainty of the model per channel (line shapes,
+#: background): a residual peak must stand out of it too, so that a 1 %
+#: misfit of a 10^6-count peak is not taken for an element.
+SYSTEMATIC = 0.005
+#: A residual within this many FWHM of a fitted line this many times larger
+#: is that line's shape or ratio, not another element.
+NEIGHBOUR_FWHM = 1.5
+NEIGHBOUR_RATIO = 10.0
+#: The identifying line of an added element is one of its main lines.
+MAIN_LINES = ("Ka", "La", "Ma")
+#: The element's whole signature must explain at least this fraction of the
+#: peak's chi-squared (lines the physics predicts but the data lack lower
+#: it); common elements, whose low-energy lines sit where the detector's
+#: response is least known, half of it.
+CONSISTENCY = 0.5
+COMMON_CONSISTENCY = 0.5
+#: Pile-up (sum) peaks of two lines are looked for among the main lines of
+#: this many strongest families.
+PILE_UP_FAMILIES = 4
+#: Largest pile-up peak, as a fraction of the geometric mean of its two
+#: lines' counts (~1 % at STEM count rates).
+PILE_UP_FRACTION = 0.02
+
+
+def energy_tolerance(energy, calibration) -> float:
+    """How far (keV) a peak found in the residual may lie from its line.
+
+    Half a peak width (the matched filter locates a peak to a fraction of
+    its width) and at least one channel.
+
+    Examples
+    --------
+    >>> from hyperspy_chipping.fitting._design import Calibration
+    >>> round(energy_tolerance(6.4, Calibration(0.0, 0.01, 130.0)), 4)
+    0.0674
+    """
+    fwhm = float(physics.fwhm_at_energy(max(energy, 0.05), calibration.fwhm_mnka))
+    return max(calibration.scale, 0.5 * fwhm)
+
+
+def find_peaks(spectrum, model, calibration, channels, threshold=THRESHOLD):
+    """Significant peaks of the residual ``spectrum - model``, strongest first.
+
+    Parameters
+    ----------
+    spectrum, model : numpy.ndarray
+        Counts and fitted model in the fit channels (the summed spectrum).
+    calibration : Calibration
+        Energy axis and resolution.
+    channels : numpy.ndarray
+        Channel indices.
+    threshold : float
+        Significance in Poisson standard deviations of the summed spectrum.
+
+    Returns
+    -------
+    list of dict
+        ``energy`` (keV), ``counts`` (area of the Gaussian fitted to the
+        residual) and ``sigma`` (its significance), strongest first.
+
+    Examples
+    --------
+    >>> from hyperspy_chipping.fitting._design import Calibration
+    >>> cal = Calibration(0.0, 0.01, 130.0)
+    >>> e = cal.centres(np.arange(1000))
+    >>> model = np.full(1000, 100.0)
+    >>> peak = 500 * np.exp(-0.5 * ((e - 1.74) / 0.035) ** 2)
+    >>> data = np.random.default_rng(0).poisson(model + peak)
+    >>> [p["energy"] for p in find_peaks(data, model, cal, np.arange(1000))]
+    [1.74]
+    >>> find_peaks(np.random.default_rng(1).poisson(model), model, cal,
+    ...            np.arange(1000))
+    []
+    """
+    y = np.asarray(spectrum, dtype=float)
+    mu = np.clip(np.asarray(model, dtype=float), 0.0, None)
+    energies = calibration.centres(channels)
+    if y.size < 5:
+        return []
+    fwhm = physics.fwhm_at_energy(np.clip(energies, 0.05, None), calibration.fwhm_mnka)
+    sigma = fwhm * physics.SIGMA_PER_FWHM / calibration.scale  # channels
+    half = int(np.ceil(3 * sigma.max()))
+    offsets = np.arange(-half, half + 1)
+    kernel = np.exp(-0.5 * (offsets[None, :] / sigma[:, None]) ** 2)
+    kernel /= kernel.sum(axis=1, keepdims=True)
+    var = variance(mu)
+    r = np.pad(y - mu, half)
+    w = np.pad(1.0 / var, half)  # zero weight outside the fit range
+    rw = np.lib.stride_tricks.sliding_window_view(r * w, 2 * half + 1)
+    ww = np.lib.stride_tricks.sliding_window_view(w, 2 * half + 1)
+    num = (kernel * rw).sum(axis=1)
+    den = (kernel**2 * ww).sum(axis=1)
+    z = num / np.sqrt(den)
+    area = num / den
+    # Local maxima of the significance, one peak width apart at least.
+    reach = max(1, int(round(np.median(fwhm) / calibration.scale)))
+    padded = np.pad(z, reach, constant_values=-np.inf)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * reach + 1)
+    # Not at the ends of the fit range, where a peak cannot be told from a
+    # step of the spectrum.
+    edge = 0.5 * fwhm + calibration.scale
+    inside = (energies - energies[0] >= edge) & (energies[-1] - energies >= edge)
+    found = np.flatnonzero((z > threshold) & (z >= windows.max(axis=1)) & inside)
+    found = [
+        i for i in found if _stands_out_locally(y, mu, i, fwhm[i] / calibration.scale)
+    ]
+    found = np.asarray(found, dtype=int)
+    found = found[np.argsort(-z[found])]
+    return [
+        {
+            "energy": round(float(energies[i]), 3),
+            "counts": float(area[i]),
+            "sigma": float(z[i]),
+        }
+        for i in found
+    ]
+
+
+#: A peak must also stand this many standard deviations above the residual
+#: beside it: a broad misfit of the model continuum at low counts
+#: (measured: 6 sigma "peaks" at 8 and 12 keV in 2 of 12 small simulated
+#: maps with no such element) lifts the residual around the "peak" too.
+LOCAL_THRESHOLD = 4.0
+
+
+def _stands_out_locally(y, mu, i, width) -> bool:
+    """Whether the residual within one FWHM of channel `i` exceeds its sides.
+
+    The residual ``y - mu`` summed over the peak window, less the mean
+    residual of the bands 2-4 FWHM either side (fitted neighbouring lines
+    leave ~0 there; a misfit continuum leaves the same excess as under the
+    "peak"), against its Poisson standard deviation. A peak too near the
+    ends to have both bands is kept.
+    """
+    w = max(1, int(round(width)))
+    lo, hi = i - 4 * w, i + 4 * w + 1
+    if lo < 0 or hi > y.size:
+        return True
+    r = y - mu
+    window = slice(i - w, i + w + 1)
+    sides = np.r_[lo : i - 2 * w, i + 2 * w + 1 : hi]
+    n = 2 * w + 1
+    excess = r[window].sum() - n * r[sides].mean()
+    var = (
+        np.maximum(mu[window], 1.0).sum()
+        + n**2 * np.maximum(mu[sides], 1.0).sum() / sides.size**2
+    )
+    return bool(excess > LOCAL_THRESHOLD * np.sqrt(var))
+
+
+def variance(model):
+    """Variance of the summed counts per channel.
+
+    Poisson (the model, at least one count) plus the model's systematic
+    uncertainty (``SYSTEMATIC`` of it).
+
+    Examples
+    --------
+    >>> variance(np.array([0.0, 100.0, 1e6])).tolist()
+    [1.0, 100.25, 26000000.0]
+    """
+    mu = np.clip(np.asarray(model, dtype=float), 0.0, None)
+    return np.maximum(mu, 1.0) + (SYSTEMATIC * mu) ** 2
+
+
+@functools.lru_cache(maxsize=1)
+def _line_table():
+    """(element, family, line, energy keV, weight in family) of every line."""
+    from exspy.material import elements as elements_db
+
+    rows = []
+    for z in _ELEMENTS_Z:
+        element = physics.xraydb.atomic_symbol(z)
+        lines = elements_db.get_item(f"{element}.Atomic_properties.Xray_lines")
+        if lines is None:
+            continue
+        lines = lines.as_dictionary()
+        for name, line in lines.items():
+            rows.append((element, name[0], name, line["energy (keV)"], line["weight"]))
+    return rows
+
+
+def fitted_line_at(energy, families, calibration, counts=None, peak_counts=None):
+    """The line of a fitted family that explains a peak at `energy`, or None.
+
+    A line within :func:`energy_tolerance`, e.g. ``"Pt_Mz"``; with `counts`
+    (fitted counts per family) and `peak_counts`, also a line within
+    ``NEIGHBOUR_FWHM`` peak widths that is ``NEIGHBOUR_RATIO`` times larger
+    than the peak (the residual is its shape).
+
+    Examples
+    --------
+    >>> from hyperspy_chipping.fitting._design import Calibration
+    >>> from hyperspy_chipping.fitting._families import physics_families
+    >>> pt = physics_families(["Pt"], 200.0, (0.2, 20.0))
+    >>> cal = Calibration(0.0, 0.01, 130.0)
+    >>> fitted_line_at(1.60, pt, cal)
+    'Pt_Mz'
+    >>> fitted_line_at(1.74, pt, cal) is None
+    True
+    """
+    tol = energy_tolerance(energy, calibration)
+    fwhm = float(physics.fwhm_at_energy(max(energy, 0.05), calibration.fwhm_mnka))
+    best = None
+    for j, fam in enumerate(families):
+        for name, e, w in zip(fam.names, fam.energies, fam.weights):
+            d = abs(float(e) - energy)
+            near = w >= MIN_LINE_WEIGHT * 0.1 and d <= tol
+            if not near and counts is not None and peak_counts is not None:
+                big = w * max(float(counts[j]), 0.0) > NEIGHBOUR_RATIO * peak_counts
+                near = big and d <= NEIGHBOUR_FWHM * fwhm
+            if near and (best is None or d < best[0]):
+                best = (d, f"{fam.element}_{name}")
+    return None if best is None else best[1]
+
+
+def sum_peaks_at(energy, families, counts, peak_counts, tol):
+    """Pile-up (sum) peaks of two different strong lines at `energy`.
+
+    Two photons of lines i and j absorbed within the pulse-pair resolution
+    are counted as one at ``E_i + E_j``; the main lines of the
+    ``PILE_UP_FAMILIES`` strongest families are paired. With `counts`, a
+    pair is a candidate only if the peak is at most ``PILE_UP_FRACTION`` of
+    the geometric mean of the two lines' counts.
+
+    Examples
+    --------
+    >>> from hyperspy_chipping.fitting._families import physics_families
+    >>> fams = physics_families(["Cu", "Pt"], 200.0, (0.2, 20.0))
+    >>> [f.key for f in fams]
+    ['Cu_K', 'Cu_L', 'Pt_L', 'Pt_M']
+    >>> sum_peaks_at(9.44 + 2.05, fams, None, None, 0.05)
+    ['pile-up peak of Pt_La + Pt_Ma']
+    """
+    if counts is None:
+        order = range(len(families))
+    else:
+        order = np.argsort(-np.asarray(counts, float))[:PILE_UP_FAMILIES]
+    found = []
+    order = list(order)
+    for a, i in enumerate(order):
+        for j in order[a + 1 :]:
+            fi, fj = families[i], families[j]
+            where = fi.main_energy + fj.main_energy
+            if abs(where - energy) > tol:
+                continue
+            if counts is not None and peak_counts is not None:
+                mean = np.sqrt(max(counts[i], 0.0) * max(counts[j], 0.0))
+                if peak_counts > PILE_UP_FRACTION * mean:
+                    continue
+            first, second = sorted((fi.line, fj.line))
+            found.append((abs(where - energy), f"pile-up peak of {first} + {second}"))
+    return [name for _, name in sorted(found)]
+
+
+#: Artefacts added to the fit when found: Si escape peaks, whose shape and
+#: size follow from their parent line. Pile-up peaks are named, not fitted:
+#: their rate depends on the count rate and dead time, and a sum peak inside
+#: a family's range (Pt La + Pt Ma at 11.5 keV, among the Pt Lb lines) would
+#: trade counts with that family's refined ratios.
+AUTO_ARTEFACTS = ("Si escape peak of ",)
+#: Artefacts are added only above this energy (keV): below, a sum peak of
+#: light lines (C Ka + C Ka at 0.55 keV) cannot be told from O Ka.
+MIN_ARTEFACT_ENERGY = 1.0
+
+
+def _resolved(peak, families, calibration):
+    """Whether an artefact at `peak` is apart from every fitted line."""
+    return peak["energy"] >= MIN_ARTEFACT_ENERGY and not _near_a_line(
+        peak["energy"], families, calibration
+    )
+
+
+def _near_a_line(energy, families, calibration):
+    fwhm = float(physics.fwhm_at_energy(max(energy, 0.05), calibration.fwhm_mnka))
+    return any(
+        abs(float(e) - energy) <= NEIGHBOUR_FWHM * fwhm
+        for fam in families
+        for e, w in zip(fam.energies, fam.weights)
+        if w >= MIN_LINE_WEIGHT
+    )
+
+
+def element_signature(element, beam_energy, energy_range, calibration, channels):
+    """Expected detected spectrum of one atom of `element` (per channel).
+
+    Every family excited at `beam_energy`, each line at its detected weight,
+    the families scaled by their detected yields (thin film).
+    """
+    from hyperspy_chipping.fitting._families import physics_families
+
+    families = physics_families([element], beam_energy, energy_range)
+    if not families:
+        return None, families
+    yields = np.array(
+        [physics.family_lines(element, f.shell, beam_energy)[0] for f in families]
+    )
+    column = peak_columns(families, calibration, channels) @ yields
+    return column, families
+
+
+def identify_peak(
+    peak,
+    residual,
+    weights,
+    calibration,
+    channels,
+    families,
+    beam_energy,
+    energy_range,
+    counts=None,
+):
+    """Name the cause of one residual peak.
+
+    Parameters
+    ----------
+    peak : dict
+        From :func:`find_peaks`.
+    residual, weights : numpy.ndarray
+        Summed spectrum less the model, and ``1 / variance``, per fit channel.
+    calibration : Calibration
+        Energy axis and resolution.
+    channels : numpy.ndarray
+        Fit channel indices.
+    families : list of Family
+        The families already in the model.
+    beam_energy : float
+        keV.
+    energy_range : tuple of float
+        Fit range (keV).
+    counts : numpy.ndarray, optional
+        Fitted counts of every family: an artefact of a line is a candidate
+        only if the line is strong enough to make the peak.
+
+    Returns
+    -------
+    dict
+        ``kind``: ``"fitted line"`` (``line`` names it), ``"artefact"``
+        (``line`` says which), ``"element"`` (``element`` and ``line``, the
+        line nearest the peak; ``candidates``: the runners-up) or
+        ``"unknown"``.
+    """
+    from hyperspy_chipping.fitting._refine import artefact_candidates
+
+    energy = peak["energy"]
+    line = fitted_line_at(energy, families, calibration, counts, peak["counts"])
+    if line is not None:
+        return {"kind": "fitted line", "line": line}
+    tol = energy_tolerance(energy, calibration)
+    excess = None if counts is None else peak["counts"]
+    artefacts = artefact_candidates(energy, families, counts, excess, width=tol)
+    artefacts += sum_peaks_at(energy, families, counts, excess, tol)
+    if artefacts:
+        return {"kind": "artefact", "line": artefacts[0]}
+    ranked = _rank_elements(
+        peak,
+        residual,
+        weights,
+        calibration,
+        channels,
+        beam_energy,
+        energy_range,
+        {f.element for f in families},
+    )
+    if not ranked:
+        return {"kind": "unknown"}
+    best = ranked[0]
+    consistent = CONSISTENCY * (
+        COMMON_CONSISTENCY if best["element"] in COMMON_ELEMENTS else 1.0
+    )
+    if best["gain"] < consistent * peak["sigma"] ** 2:
+        # Its other lines are not in the residual as its physics says.
+        return {"kind": "unknown", "candidates": [r["line"] for r in ranked[:3]]}
+    if best["line"].split("_")[1] not in MAIN_LINES:
+        # An element shows first through its main line: a peak at one of
+        # its minor lines alone is not enough to name it.
+        return {"kind": "unknown", "candidates": [r["line"] for r in ranked[:3]]}
+    return {
+        "kind": "element",
+        "element": best["element"],
+        "line": best["line"],
+        "candidates": [r["line"] for r in ranked[1:4]],
+    }
+
+
+def _rank_elements(
+    peak, residual, weights, calibration, channels, beam_energy, energy_range, exclude
+):
+    energy = peak["energy"]
+    tol = energy_tolerance(energy, calibration)
+    lo, hi = energy_range
+    near = {}
+    for element, shell, name, e, w in _line_table():
+        if element in exclude or abs(e - energy) > tol or not lo <= e <= hi:
+            continue
+        if w < MIN_LINE_WEIGHT:
+            continue
+        d = abs(e - energy)
+        main = name in MAIN_LINES
+        if element not in near or (main, -d) > (near[element][1], -near[element][2]):
+            near[element] = (f"{element}_{name}", main, d)
+    ranked = []
+    for element, (line, main, _) in near.items():
+        if not main:
+            # Only an element whose main line lies here can be named (see
+            # identify_peak); the others are listed, not evaluated.
+            ranked.append({"element": element, "line": line, "score": 0.0, "gain": 0.0})
+            continue
+        try:
+            column, fams = element_signature(
+                element, beam_energy, energy_range, calibration, channels
+            )
+        except ValueError:
+            continue
+        if column is None:
+            continue
+        # Only where the element puts counts (its lines above 5 % of its
+        # strongest channel): residual features elsewhere say nothing of it.
+        local = column > 0.05 * column.max()
+        wc = np.where(local, weights * column, 0.0)
+        den = float(column @ wc)
+        num = float(residual @ wc)
+        if den <= 0 or num <= 0:
+            continue
+        gain = num * num / den  # chi-squared improvement of one amplitude
+        prior = (COMMON_PRIOR if element in COMMON_ELEMENTS else 1.0) * (
+            1.0 if main else OFF_MAIN_PRIOR
+        )
+        ranked.append(
+            {"element": element, "line": line, "score": gain * prior, "gain": gain}
+        )
+    ranked.sort(key=lambda r: -r["score"])
+    return ranked
+
+
+def search_unnamed_elements(
+    spectrum,
+    model,
+    calibration,
+    channels,
+    families,
+    refit,
+    beam_energy,
+    energy_range,
+    rounds=3,
+    defer_near_fitted=False,
+):
+    """Add the elements that explain significant residual peaks.
+
+    Parameters
+    ----------
+    spectrum, model : numpy.ndarray
+        The summed spectrum and its fitted model, in the fit channels.
+    calibration : Calibration
+        Energy axis and resolution.
+    channels : numpy.ndarray
+        Fit channel indices.
+    families : list of Family
+        Families of the model.
+    refit : callable
+        ``refit(families) -> (model, counts)``: the linear fit of the summed
+        spectrum with these families (counts: fitted counts per family).
+    beam_energy : float
+        keV.
+    energy_range : tuple of float
+        Fit range (keV).
+    rounds : int, default 3
+        Search, add, refit at most this many times.
+    defer_near_fitted : bool, default False
+        Leave alone peaks within ``NEIGHBOUR_FWHM`` peak widths of a line of
+        a fitted family (before its sub-line ratios are refined, such a peak
+        may be that family's shape; the search after the refinement decides).
+
+    Returns
+    -------
+    families : list of Family
+        `families` with the families of the added elements appended.
+    added : dict
+        Added element (or artefact key, e.g. ``"Ti_Ka_escape"``, with
+        ``artefact=True``) -> the peak (line and energy) that called for it.
+    """
+    from hyperspy_chipping.fitting._artefacts import artefact_for
+    from hyperspy_chipping.fitting._families import physics_families
+
+    y = np.asarray(spectrum, dtype=float)
+    added = {}
+    # The families' counts: an artefact must be small enough for its lines.
+    _, counts = refit(families)
+    for _ in range(rounds):
+        peaks = find_peaks(y, model, calibration, channels)
+        residual = y - np.clip(model, 0.0, None)
+        weights = 1.0 / variance(model)
+        new, pending = {}, []
+        for peak in peaks:
+            # A line of an element added in this round explains it already.
+            if fitted_line_at(peak["energy"], pending, calibration) is not None:
+                continue
+            if defer_near_fitted and _near_a_line(
+                peak["energy"], families, calibration
+            ):
+                continue
+            cause = identify_peak(
+                peak,
+                residual,
+                weights,
+                calibration,
+                channels,
+                families,
+                beam_energy,
+                energy_range,
+                counts,
+            )
+            if (
+                cause["kind"] == "artefact"
+                and cause["line"].startswith(AUTO_ARTEFACTS)
+                and _resolved(peak, families, calibration)
+            ):
+                art = artefact_for(cause["line"], families)
+                keys = {f.key for f in list(families) + pending}
+                if art is not None and art.key not in keys:
+                    new[art.key] = {
+                        "line": cause["line"],
+                        "energy": peak["energy"],
+                        "artefact": True,
+                    }
+                    pending.append(art)
+            if cause["kind"] == "element" and cause["element"] in SYSTEM_ELEMENTS:
+                element = cause["element"]
+                new[element] = {"line": cause["line"], "energy": peak["energy"]}
+                pending += physics_families([element], beam_energy, energy_range)
+        if not new:
+            break
+        families = list(families) + pending
+        added.update(new)
+        model, counts = refit(families)
+    return families, added

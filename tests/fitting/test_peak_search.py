@@ -1,0 +1,199 @@
+# Copyright 2026 The hyperspy_chipping developers
+#
+# This file is part of hyperspy_chipping.
+#
+# hyperspy_chipping is free software: you can redistribute it and/or modify
+# it under the terms of the GNU General Public License as published by
+# the Free Software Foundation, either version 3 of the License, or
+# (at your option) any later version.
+#
+# hyperspy_chipping is distributed in the hope that it will be useful,
+# but WITHOUT ANY WARRANTY; without even the implied warranty of
+# MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE. See the
+# GNU General Public License for more details.
+#
+# You should have received a copy of the GNU General Public License
+# along with hyperspy_chipping. If not, see <https://www.gnu.org/licenses/#GPL>.
+"""Peaks nobody named: significance, identification, fit-only elements."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from hyperspy_chipping.data import sto_lfo_cross_section
+from hyperspy_chipping.fitting._design import Calibration
+from hyperspy_chipping.fitting._families import physics_families
+from hyperspy_chipping.fitting._peak_search import (
+    find_peaks,
+    fitted_line_at,
+    identify_peak,
+    sum_peaks_at,
+)
+
+CAL = Calibration(0.0, 0.01, 130.0)
+CHANNELS = np.arange(30, 2000)
+E = CAL.centres(CHANNELS)
+
+
+@pytest.mark.parametrize("level", [0.5, 20.0, 1e4])
+def test_no_peak_in_poisson_noise(level):
+    # A correct model and Poisson data: no residual peak at 6 sigma, at any
+    # count level, over many spectra (a noise peak would come once in ~1e7).
+    model = np.full(E.size, level)
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        assert find_peaks(rng.poisson(model), model, CAL, CHANNELS) == []
+
+
+def test_no_peak_where_there_are_no_counts():
+    # A negative model (an unphysical background) under channels without
+    # counts: the residual there is not a peak.
+    model = np.full(E.size, 50.0)
+    model[(E > 3.3) & (E < 3.5)] = -29.0
+    data = np.random.default_rng(2).poisson(np.clip(model, 0, None))
+    assert find_peaks(data, model, CAL, CHANNELS) == []
+
+
+def test_peak_found_where_and_as_large_as_it_is():
+    model = np.full(E.size, 200.0)
+    sigma = 0.085 / 2.3548  # Si Ka width at 130 eV Mn Ka (Fiori-Newbury)
+    peak = 3000 * CAL.scale / (sigma * np.sqrt(2 * np.pi))
+    data = np.random.default_rng(3).poisson(
+        model + peak * np.exp(-0.5 * ((E - 1.74) / sigma) ** 2)
+    )
+    (found,) = find_peaks(data, model, CAL, CHANNELS)
+    assert found["energy"] == pytest.approx(1.74, abs=0.011)
+    # Counts within their Poisson error (sqrt(3000 + background)).
+    assert found["counts"] == pytest.approx(3000, abs=4 * np.sqrt(3000 + 2000))
+
+
+def test_a_peak_at_a_line_of_a_fitted_element_names_that_line():
+    # Pt Mz (1.60 keV) with Pt fitted: its ratio is off, never Kr or Lu.
+    pt = physics_families(["Pt"], 200.0, (0.2, 20.0))
+    peak = {"energy": 1.60, "counts": 5000.0, "sigma": 80.0}
+    zeros = np.zeros(E.size)
+    cause = identify_peak(peak, zeros, zeros + 1, CAL, CHANNELS, pt, 200.0, (0.2, 20.0))
+    assert cause == {"kind": "fitted line", "line": "Pt_Mz"}
+    assert fitted_line_at(1.74, pt, CAL) is None
+
+
+def test_an_unnamed_element_is_identified_by_its_whole_signature():
+    # Residual = the Si K family (Ka and Kb at their physics weights): Si,
+    # not Ta (Ta Ma at 1.71 keV) or Rb (Rb La at 1.69 keV).
+    si = physics_families(["Si"], 200.0, (0.2, 20.0))
+    from hyperspy_chipping.fitting._design import peak_columns
+
+    residual = 5000 * peak_columns(si, CAL, CHANNELS)[:, 0]
+    weights = 1 / np.full(E.size, 100.0)
+    peak = find_peaks(residual + 100, np.full(E.size, 100.0), CAL, CHANNELS)[0]
+    cause = identify_peak(
+        peak, residual, weights, CAL, CHANNELS, [], 200.0, (0.2, 20.0)
+    )
+    assert cause["kind"] == "element"
+    assert (cause["element"], cause["line"]) == ("Si", "Si_Ka")
+
+
+def test_sum_peak_of_two_lines_is_sized_by_their_counts():
+    fams = physics_families(["Cu", "Pt"], 200.0, (0.2, 20.0))
+    counts = np.array([1e5, 1e4, 1e6, 1e6])  # Cu K, Cu L, Pt L, Pt M
+    energy = fams[2].main_energy + fams[3].main_energy
+    assert sum_peaks_at(energy, fams, counts, 1e3, 0.05) == [
+        "pile-up peak of Pt_La + Pt_Ma"
+    ]
+    # 5 % of the lines' counts: too large for pile-up.
+    assert sum_peaks_at(energy, fams, counts, 5e4, 0.05) == []
+
+
+def _with_cu(lazy=False):
+    s = sto_lfo_cross_section((40, 40), seed=3, system_peaks=("Cu",))
+    s.set_signal_type("EDS_TEM_chipped")
+    return (s.as_lazy() if lazy else s).chip(10), s.metadata.Simulation
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_unnamed_system_peak_is_fitted_recorded_and_exported(lazy):
+    chips, sim = _with_cu(lazy)
+    with pytest.warns(UserWarning, match=r"Cu \(Cu_Ka\)") as record:
+        chips.quantify_chips(sim.kfactors.as_dictionary())
+        df = chips.to_dataframe()  # a lazy signal is computed here
+    messages = [str(w.message) for w in record]
+    assert sum("not in metadata.Sample.elements" in m for m in messages) == 1
+    q = chips.metadata.Chipping.Quantification
+    assert list(q.auto_elements) == ["Cu"]
+    assert df.attrs["quantification"]["auto_elements"] == ["Cu"]
+    assert "at_Cu" not in df  # fitted, not quantified
+    assert "Cu_K" in [c.name for c in chips.get_fit_model()]
+    # The composition stays right (the demo's truth, 2 %).
+    eager, _ = _with_cu(False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        eager.quantify_chips(sim.kfactors.as_dictionary())
+    np.testing.assert_allclose(
+        df["at_La"], eager.to_dataframe()["at_La"], rtol=1e-9, atol=1e-9
+    )
+
+
+def test_summed_fit_chi2_of_poisson_data_from_the_model_is_one():
+    from hyperspy_chipping.quantification._summed_fit import summed_fit_report
+
+    model = 50 + 5000 * np.exp(-0.5 * ((E - 6.4) / 0.055) ** 2)
+    data = np.random.default_rng(4).poisson(model)
+    fe = physics_families(["Fe"], 200.0, (0.2, 20.0))
+    report = summed_fit_report(
+        data, model, CAL, CHANNELS, fe, np.ones(2), {}, 200.0, (0.3, 20.0), 8
+    )
+    # Pearson chi2 / dof of Poisson data: 1 +- sqrt(2 / dof) (dof ~ 1960).
+    assert report["chi2_red"] == pytest.approx(1.0, abs=4 * np.sqrt(2 / 1962))
+    assert report["feature_energies"] == []
+
+
+def test_poor_summed_fit_is_reported_and_warned():
+    chips, sim = _with_cu()
+    with pytest.warns(UserWarning, match="fit of the summed spectrum is poor"):
+        chips.quantify_chips(sim.kfactors.as_dictionary(), auto_elements=False)
+    report = chips.metadata.Chipping.Quantification.Summed_fit
+    assert report.chi2_red > 5
+    # The largest feature is the Cu Ka peak the model lacks (8.04 keV).
+    assert report.feature_energies[0] == pytest.approx(8.04, abs=0.03)
+    assert "Cu_Ka" in report.feature_causes[0]
+
+
+def test_l_and_m_sub_line_ratios_may_move_further_than_k():
+    # L and M sub-line groups come from different subshells (cross sections
+    # and Coster-Kronig yields uncertain by 2-3x); K beta/alpha to a few %.
+    from hyperspy_chipping.fitting._refine import WEIGHT_BOUNDS
+
+    assert WEIGHT_BOUNDS["K"] == (0.5, 2.0)
+    assert WEIGHT_BOUNDS["L"][0] <= 0.25 and WEIGHT_BOUNDS["L"][1] >= 4.0
+    assert WEIGHT_BOUNDS["M"] == WEIGHT_BOUNDS["L"]
+
+
+def test_a_broad_misfit_of_the_continuum_is_no_peak():
+    from hyperspy_chipping.fitting._peak_search import _stands_out_locally
+
+    x = np.arange(400.0)
+    model = np.full(x.size, 4.0)
+    # The data's continuum is 30 % above the model over 150 channels...
+    broad = model * (1 + 0.3 * np.exp(-0.5 * ((x - 200) / 50) ** 2))
+    assert not _stands_out_locally(broad, model, 200, 5)
+    # ...a peak of 60 counts within one FWHM (5 channels) stands out of it.
+    peak = broad + 60 * np.exp(-0.5 * ((x - 200) / 2.1) ** 2) / (
+        2.1 * np.sqrt(2 * np.pi)
+    )
+    assert _stands_out_locally(peak, model, 200, 5)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_no_element_is_added_to_a_small_map_from_noise(seed):
+    # 30 x 30 px demo maps hold no Cu, Ni, Co...: before the local check, 6
+    # sigma "peaks" of a misfit continuum added Cu or Ni to 2 of 12 seeds.
+    from hyperspy_chipping.data import sto_lfo_cross_section
+
+    s = sto_lfo_cross_section((30, 30), seed=seed)
+    s.set_signal_type("EDS_TEM_chipped")
+    chips = s.chip(10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        chips.quantify_chips(s.metadata.Simulation.kfactors.as_dictionary())
+    assert list(chips.metadata.Chipping.Quantification.auto_elements) == []
