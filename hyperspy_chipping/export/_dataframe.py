@@ -138,7 +138,7 @@ def quantification_columns(signal, data=None) -> dict[str, np.ndarray]:
     ``chi2_red`` and ``low_counts``, for the chips of `signal`
     (slicing-safe: looked up by chip index). See :data:`COLUMN_NOTES`.
     """
-    from hyperspy_chipping.quantification._run import ensure_results
+    from hyperspy_chipping.quantification._stored import ensure_results
 
     q = ensure_results(signal, data)
     if q is None:
@@ -230,7 +230,7 @@ def chips_to_dataframe(
         import hyperspy.api as hs
         from dask.diagnostics import ProgressBar
 
-        from hyperspy_chipping.quantification._run import lazy_table_results
+        from hyperspy_chipping.quantification._stored import lazy_table_results
 
         if show_progressbar is None:
             show_progressbar = hs.preferences.General.show_progressbar

@@ -39,7 +39,7 @@ def fit_model(signal):
     """
     from hyperspy.components1d import Polynomial
 
-    from hyperspy_chipping.quantification._run import ensure_results
+    from hyperspy_chipping.quantification._stored import ensure_results
 
     q = ensure_results(signal, stale="raise")
     if q is None:

@@ -47,6 +47,12 @@ import numpy as np
 
 from hyperspy_chipping.fitting import _xray_families as physics
 from hyperspy_chipping.fitting._design import peak_columns
+from hyperspy_chipping.fitting._residual_peaks import (  # noqa: F401 (re-exported)
+    THRESHOLD,
+    _stands_out_locally,
+    find_peaks,
+    variance,
+)
 
 #: Elements found in most spectra whatever the specimen (carbon film and
 #: contamination, oxide, detector and specimen Si, grid, holder, FIB
@@ -73,10 +79,6 @@ SYSTEM_ELEMENTS = (
 #: Preference factors of the ranking (on the chi-squared improvement).
 COMMON_PRIOR = 3.0
 OFF_MAIN_PRIOR = 0.3
-#: Peaks are significant above this many standard deviations (one-sided;
-#: with ~100 independent peak positions per spectrum, 6 sigma keeps the
-#: chance of a noise peak below 1e-7).
-THRESHOLD = 6.0
 #: Lines lighter than this fraction of their family are not looked at.
 MIN_LINE_WEIGHT = 0.01
 #: Elements considered for unknown peaks: Be to Bi and Th, U (H, He and Li
@@ -84,10 +86,6 @@ MIN_LINE_WEIGHT = 0.01
 #: noble gases but Ar (implanted by ion milling), Tc, Pm and the short-lived
 #: Po to Ac.
 _ELEMENTS_Z = tuple(z for z in (*range(4, 84), 90, 92) if z not in (10, 36, 43, 54, 61))
-#: Relative systematic uncertainty of the model per channel (line shapes,
-#: background): a residual peak must stand out of it too, so that a 1 %
-#: misfit of a 10^6-count peak is not taken for an element.
-SYSTEMATIC = 0.005
 #: A residual within this many FWHM of a fitted line this many times larger
 #: is that line's shape or ratio, not another element.
 NEIGHBOUR_FWHM = 1.5
@@ -122,131 +120,6 @@ def energy_tolerance(energy, calibration) -> float:
     """
     fwhm = float(physics.fwhm_at_energy(max(energy, 0.05), calibration.fwhm_mnka))
     return max(calibration.scale, 0.5 * fwhm)
-
-
-def find_peaks(spectrum, model, calibration, channels, threshold=THRESHOLD):
-    """Significant peaks of the residual ``spectrum - model``, strongest first.
-
-    Parameters
-    ----------
-    spectrum, model : numpy.ndarray
-        Counts and fitted model in the fit channels (the summed spectrum).
-    calibration : Calibration
-        Energy axis and resolution.
-    channels : numpy.ndarray
-        Channel indices.
-    threshold : float
-        Significance in Poisson standard deviations of the summed spectrum.
-
-    Returns
-    -------
-    list of dict
-        ``energy`` (keV), ``counts`` (area of the Gaussian fitted to the
-        residual) and ``sigma`` (its significance), strongest first.
-
-    Examples
-    --------
-    >>> from hyperspy_chipping.fitting._design import Calibration
-    >>> cal = Calibration(0.0, 0.01, 130.0)
-    >>> e = cal.centres(np.arange(1000))
-    >>> model = np.full(1000, 100.0)
-    >>> peak = 500 * np.exp(-0.5 * ((e - 1.74) / 0.035) ** 2)
-    >>> data = np.random.default_rng(0).poisson(model + peak)
-    >>> [p["energy"] for p in find_peaks(data, model, cal, np.arange(1000))]
-    [1.74]
-    >>> find_peaks(np.random.default_rng(1).poisson(model), model, cal,
-    ...            np.arange(1000))
-    []
-    """
-    y = np.asarray(spectrum, dtype=float)
-    mu = np.clip(np.asarray(model, dtype=float), 0.0, None)
-    energies = calibration.centres(channels)
-    if y.size < 5:
-        return []
-    fwhm = physics.fwhm_at_energy(np.clip(energies, 0.05, None), calibration.fwhm_mnka)
-    sigma = fwhm * physics.SIGMA_PER_FWHM / calibration.scale  # channels
-    half = int(np.ceil(3 * sigma.max()))
-    offsets = np.arange(-half, half + 1)
-    kernel = np.exp(-0.5 * (offsets[None, :] / sigma[:, None]) ** 2)
-    kernel /= kernel.sum(axis=1, keepdims=True)
-    var = variance(mu)
-    r = np.pad(y - mu, half)
-    w = np.pad(1.0 / var, half)  # zero weight outside the fit range
-    rw = np.lib.stride_tricks.sliding_window_view(r * w, 2 * half + 1)
-    ww = np.lib.stride_tricks.sliding_window_view(w, 2 * half + 1)
-    num = (kernel * rw).sum(axis=1)
-    den = (kernel**2 * ww).sum(axis=1)
-    z = num / np.sqrt(den)
-    area = num / den
-    # Local maxima of the significance, one peak width apart at least.
-    reach = max(1, int(round(np.median(fwhm) / calibration.scale)))
-    padded = np.pad(z, reach, constant_values=-np.inf)
-    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * reach + 1)
-    # Not at the ends of the fit range, where a peak cannot be told from a
-    # step of the spectrum.
-    edge = 0.5 * fwhm + calibration.scale
-    inside = (energies - energies[0] >= edge) & (energies[-1] - energies >= edge)
-    found = np.flatnonzero((z > threshold) & (z >= windows.max(axis=1)) & inside)
-    found = [
-        i for i in found if _stands_out_locally(y, mu, i, fwhm[i] / calibration.scale)
-    ]
-    found = np.asarray(found, dtype=int)
-    found = found[np.argsort(-z[found])]
-    return [
-        {
-            "energy": round(float(energies[i]), 3),
-            "counts": float(area[i]),
-            "sigma": float(z[i]),
-        }
-        for i in found
-    ]
-
-
-#: A peak must also stand this many standard deviations above the residual
-#: beside it: a broad misfit of the model continuum at low counts
-#: (measured: 6 sigma "peaks" at 8 and 12 keV in 2 of 12 small simulated
-#: maps with no such element) lifts the residual around the "peak" too.
-LOCAL_THRESHOLD = 4.0
-
-
-def _stands_out_locally(y, mu, i, width) -> bool:
-    """Whether the residual within one FWHM of channel `i` exceeds its sides.
-
-    The residual ``y - mu`` summed over the peak window, less the mean
-    residual of the bands 2-4 FWHM either side (fitted neighbouring lines
-    leave ~0 there; a misfit continuum leaves the same excess as under the
-    "peak"), against its Poisson standard deviation. A peak too near the
-    ends to have both bands is kept.
-    """
-    w = max(1, int(round(width)))
-    lo, hi = i - 4 * w, i + 4 * w + 1
-    if lo < 0 or hi > y.size:
-        return True
-    r = y - mu
-    window = slice(i - w, i + w + 1)
-    sides = np.r_[lo : i - 2 * w, i + 2 * w + 1 : hi]
-    n = 2 * w + 1
-    excess = r[window].sum() - n * r[sides].mean()
-    var = (
-        np.maximum(mu[window], 1.0).sum()
-        + n**2 * np.maximum(mu[sides], 1.0).sum() / sides.size**2
-    )
-    return bool(excess > LOCAL_THRESHOLD * np.sqrt(var))
-
-
-def variance(model):
-    """Variance of the summed counts per channel.
-
-    Poisson (the model, at least one count) plus the model's systematic
-    uncertainty (``SYSTEMATIC`` of it).
-
-    Examples
-    --------
-    >>> variance(np.array([0.0, 100.0, 1e6])).tolist()
-    [1.0, 100.25, 26000000.0]
-    """
-    mu = np.clip(np.asarray(model, dtype=float), 0.0, None)
-    return np.maximum(mu, 1.0) + (SYSTEMATIC * mu) ** 2
 
 
 @functools.lru_cache(maxsize=1)

@@ -25,7 +25,7 @@ through: where the chips stay the chips it keeps (and, for integer indexing,
 completes) the metadata; where they do not, it removes what is no longer
 true and says so in one warning. What no hook sees (``data`` written in
 place, an axis re-calibrated by hand) is caught where the metadata is read
-(:func:`hyperspy_chipping.quantification._run.ensure_results` and
+(:func:`hyperspy_chipping.quantification._stored.ensure_results` and
 :func:`hyperspy_chipping.chipping._table.chip_indices`).
 """
 

@@ -212,13 +212,13 @@ def test_lazy_maps_read_each_chunk_once(demo):
 def test_large_lazy_chip_sets_are_quantified_in_two_passes(demo, monkeypatch):
     """Above ONE_PASS_BYTES the model is solved first, then the chips are
     quantified chunk by chunk: two reads of the data, never all chips held."""
-    from hyperspy_chipping.quantification import _run
+    from hyperspy_chipping.quantification import _stored
 
     k = demo.metadata.Simulation.kfactors.as_dictionary()
     expected = demo.chip(5, step=1)
     expected.quantify_chips(k)
     expected = expected.to_dataframe()
-    monkeypatch.setattr(_run, "ONE_PASS_BYTES", 1024)
+    monkeypatch.setattr(_stored, "ONE_PASS_BYTES", 1024)
     lazy, reads = _counting_lazy(demo, (20, 16, 2000))
     windows = lazy.chip(5, step=1)
     windows.quantify_chips(k)

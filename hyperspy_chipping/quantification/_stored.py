@@ -1,0 +1,214 @@
+# Copyright 2026 The hyperspy_chipping developers
+#
+# This file is part of hyperspy_chipping.
+#
+# hyperspy_chipping is free software: you can redistribute it and/or modify
+# it under the terms of the GNU General Public License as published by
+# the Free Software Foundation, either version 3 of the License, or
+# (at your option) any later version.
+#
+# hyperspy_chipping is distributed in the hope that it will be useful,
+# but WITHOUT ANY WARRANTY; without even the implied warranty of
+# MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE. See the
+# GNU General Public License for more details.
+#
+# You should have received a copy of the GNU General Public License
+# along with hyperspy_chipping. If not, see <https://www.gnu.org/licenses/#GPL>.
+"""Stored results of a quantification: read, check, compute when asked.
+
+``metadata.Chipping.Quantification`` holds the results of an eager
+quantification, or the request of a lazy one. Where they are read (the
+table, the model view) they are checked against the signal — a result that
+no longer describes it is not used — and a lazy request is computed, in
+bounded memory.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import dask
+import dask.array as da
+import numpy as np
+
+from hyperspy_chipping.chipping._table import flat_chip_index
+from hyperspy_chipping.quantification._fit import energy_axis_kev
+from hyperspy_chipping.quantification._run import (
+    compute_results,
+    parse_request,
+    store_results,
+)
+
+
+def stale_reason(signal, q, data=None) -> str | None:
+    """Why the stored quantification `q` no longer describes `signal`, if so.
+
+    The energy axis must be the one quantified and, where results are
+    stored, every chip must still hold the counts it was fitted with (data
+    written in place after ``quantify_chips`` fail this).
+
+    Returns
+    -------
+    str or None
+        The reason, or None if `q` is current.
+    """
+    if "energy_axis" in q:
+        now = energy_axis_kev(signal)
+        then = list(q.energy_axis)
+        if int(now[2]) != int(then[2]) or not np.allclose(
+            now[:2], then[:2], rtol=1e-9, atol=1e-12
+        ):
+            return (
+                "the energy axis has changed since quantify_chips() (offset, "
+                f"scale, size {then[0]:g} keV, {then[1]:g} keV, {then[2]} -> "
+                f"{now[0]:g} keV, {now[1]:g} keV, {now[2]})"
+            )
+    if "counts" in q and "atomic_percent" in q:
+        data = signal.data if data is None else data
+        if isinstance(data, da.Array):
+            return None  # lazy: recomputed from the data whenever it is read
+        # Stored counts are those of the fit channels.
+        start, stop = q.get_item("fit_channels", [0, data.shape[-1]])
+        flat = np.asarray(data).reshape(-1, data.shape[-1])
+        counts = flat[:, start:stop].sum(axis=1, dtype=float)
+        stored = np.asarray(q.counts)[flat_chip_index(signal)]
+        changed = ~np.isclose(counts, stored, rtol=1e-6, equal_nan=True)
+        if changed.any():
+            return (
+                f"the counts of {int(changed.sum())} of {changed.size} chips have "
+                "changed since quantify_chips() (was the data written in place?)"
+            )
+    return None
+
+
+def ensure_results(signal, data=None, *, stale="warn"):
+    """Stored results of a quantified signal, computing them if needed.
+
+    A lazy signal (or one computed after a lazy quantification) holds only
+    the request: run it again on the chip spectra — `data` if given (already
+    computed), else computed here, so that the source is read once — and
+    store the results.
+
+    Results that no longer describe the signal (:func:`stale_reason`) are
+    not used: with ``stale="warn"`` one warning says why and None is
+    returned; with ``stale="raise"`` a ValueError is raised.
+    """
+    q = signal.metadata.get_item("Chipping.Quantification")
+    if q is None:
+        return q
+    reason = stale_reason(signal, q, data)
+    if reason is not None:
+        message = (
+            f"metadata.Chipping.Quantification is stale: {reason}. Its results "
+            "are not used; call quantify_chips() again."
+        )
+        if stale == "raise":
+            raise ValueError(message)
+        warnings.warn(message, UserWarning, stacklevel=4)
+        return None
+    if "atomic_percent" in q:
+        return q
+    request, prep, params = _parse_stored(signal, q)
+    if data is None and signal._lazy:
+        results, _ = lazy_results(signal, request, prep, params)
+    else:
+        results = compute_results(signal, request, prep, params, data=data)
+    store_results(signal, request, results)
+    return signal.metadata.Chipping.Quantification
+
+
+#: A lazy chip set larger than this is quantified in two passes over the
+#: data (the model first, then the chips), so that its chunks need not all
+#: be held until the model is solved.
+ONE_PASS_BYTES = 256 * 2**20
+
+
+def lazy_results(signal, request, prep, params, extra=None):
+    """Compute the results of a lazy signal, in bounded memory.
+
+    A small chip set (a grid of chips: a few MB) is computed and quantified
+    as an eager one: one read of the source. A large one (per-pixel windows
+    of a big map) cannot be held: the model is solved first, from its own
+    pass over the data, and the chunks of chips are then quantified with it
+    and released one by one (in a single graph dask would hold every chunk
+    until the model is solved).
+
+    Parameters
+    ----------
+    signal : LazyChippedEDSSpectrum
+        The chips.
+    request, prep, params
+        From :func:`parse_request`.
+    extra : callable, optional
+        ``extra(data)`` of the chip data (numpy or dask), computed in the
+        same pass, e.g. the chip counts.
+
+    Returns
+    -------
+    results : dict
+        As :func:`compute_results`, computed.
+    extra : object
+        ``extra(data)`` computed (None without `extra`).
+    """
+    data = signal.data
+    if data.size * data.dtype.itemsize <= ONE_PASS_BYTES:
+        (data,) = dask.compute(data)
+        results = compute_results(signal, request, prep, params, data=data)
+        return results, None if extra is None else extra(data)
+    solution = compute_results(signal, request, prep, params)["solution"]
+    (solution,) = dask.compute(solution)
+    results = compute_results(signal, request, prep, params, solution=solution)
+    arrays = {k: v for k, v in results.items() if k != "solution"}
+    arrays, more = dask.compute(arrays, None if extra is None else extra(data))
+    arrays["solution"] = solution
+    return arrays, more
+
+
+def lazy_table_results(signal):
+    """Counts of every chip of a lazy signal, computed with its results.
+
+    The quantification of a lazy signal (stored as a request) is computed
+    with the chip counts (see :func:`lazy_results`) and stored; the chip
+    spectra of a large chip set are never held all at once.
+
+    Returns
+    -------
+    numpy.ndarray
+        Total counts of every chip, flat in the table's order.
+    """
+
+    def counts(data):
+        return data.sum(axis=-1).reshape(-1)  # the eager table's dtype
+
+    q = signal.metadata.get_item("Chipping.Quantification")
+    if q is None or "atomic_percent" in q or stale_reason(signal, q) is not None:
+        (total,) = dask.compute(counts(signal.data))
+        return total
+    request, prep, params = _parse_stored(signal, q)
+    results, total = lazy_results(signal, request, prep, params, extra=counts)
+    store_results(signal, request, results)
+    return total
+
+
+def _parse_stored(signal, q):
+    """The request stored in `q`, parsed again against `signal`."""
+    request = q.as_dictionary()
+    options = dict(
+        method=request["method"],
+        intensity=request["intensity"],
+        model=request["model"],
+        composition="atomic",
+        background=request["background"],
+        background_order=request["background_order"],
+        energy_range=(
+            None if request.get("auto_start") else tuple(request["energy_range"])
+        ),
+        thickness=request.get("thickness"),
+        absorption_correction="take_off_angle" in request,
+        refine=request["refine"],
+        auto_elements=request.get("auto_elements", True),
+    )
+    source = request.get("kfactor_source", "user")
+    request, prep, params = parse_request(signal, request["kfactors"], **options)
+    request["kfactor_source"] = source
+    return request, prep, params
