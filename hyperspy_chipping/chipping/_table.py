@@ -39,8 +39,20 @@ def require_chipping(signal) -> None:
 
 
 def _chipping(signal) -> dict:
+    """``metadata.Chipping`` as a dict, without its (large) ``Quantification``.
+
+    The per-chip results of a per-pixel quantification take hundreds of MB;
+    the geometry is read many times per table and must not copy them.
+    """
     require_chipping(signal)
-    return signal.metadata.Chipping.as_dictionary()
+    node = signal.metadata.Chipping
+    out = {}
+    for key in node.keys():
+        if key == "Quantification":
+            continue
+        value = node.get_item(key)
+        out[key] = value.as_dictionary() if hasattr(value, "as_dictionary") else value
+    return out
 
 
 _STALE = (
@@ -166,7 +178,7 @@ def sliced_fixed_index(signal, array_slices) -> list[int] | None:
         indices = chip_indices(signal)
     except ValueError:
         return None
-    meta = signal.metadata.Chipping.as_dictionary()
+    meta = _chipping(signal)
     fixed = list(meta.get("fixed_index", [-1] * len(indices)))
     nav = iter(signal.axes_manager.navigation_axes)
     for i in range(len(fixed)):

@@ -22,7 +22,7 @@ import dask.array as da
 import numpy as np
 import pandas as pd
 
-from hyperspy_chipping.chipping._table import chip_table, flat_chip_index
+from hyperspy_chipping.chipping._table import _chipping, chip_table, flat_chip_index
 
 SPECTRUM_FORMATS = ("array", "wide")
 
@@ -63,6 +63,11 @@ def _to_builtin(value):
     return value
 
 
+def _plain(value):
+    """A metadata value as plain Python (a subtree as a dict)."""
+    return value.as_dictionary() if hasattr(value, "as_dictionary") else value
+
+
 def dataframe_attrs(signal) -> dict:
     """What the table alone cannot say: energy axis, elements, chipping.
 
@@ -80,12 +85,12 @@ def dataframe_attrs(signal) -> dict:
 
     energy = signal.axes_manager.signal_axes[0]
     md = signal.metadata
-    chipping = md.Chipping.as_dictionary()
+    chipping = _chipping(signal)
     # Per-chip arrays are in the table; the label image is not tabular.
     for key in ("x_bounds", "y_bounds", "bounds", "labels", "n_pixels"):
         chipping.pop(key, None)
     chipping.pop("label_image", None)
-    quant = chipping.pop("Quantification", None)
+    quant = md.get_item("Chipping.Quantification")
     attrs = {
         "hyperspy_chipping_version": __version__,
         "title": md.General.get_item("title", ""),
@@ -104,7 +109,7 @@ def dataframe_attrs(signal) -> dict:
     }
     if quant is not None:
         attrs["quantification"] = {
-            key: quant[key]
+            key: _plain(quant.get_item(key))
             for key in (
                 "method",
                 "intensity",
@@ -124,7 +129,7 @@ def dataframe_attrs(signal) -> dict:
                 "take_off_angle",
                 "kfactor_source",
             )
-            if key in quant
+            if quant.has_item(key)
         }
         attrs["quantification"]["columns"] = dict(COLUMN_NOTES)
     return _to_builtin(attrs)

@@ -36,6 +36,7 @@ import dask.array as da
 import numpy as np
 
 from hyperspy_chipping.chipping._table import (
+    _chipping,
     chip_table,
     flat_chip_index,
     full_grid_shape,
@@ -377,7 +378,7 @@ def _n_components(prep):
 
 def store_results(signal, request, results):
     """Write computed results into metadata.Chipping.Quantification."""
-    meta = signal.metadata.Chipping.as_dictionary()
+    meta = _chipping(signal)
     n_full = int(np.prod(full_grid_shape(meta)))
     index = flat_chip_index(signal)
     solution = results["solution"]
