@@ -327,6 +327,69 @@ def sum_intervals(data, axis: int, bounds: np.ndarray, dtype):
     return xp.stack(parts, axis=axis)
 
 
+def _dense_windows_block(block, sizes, dtype):
+    """Step-1 window sums of one block holding its upper halo."""
+    (sy, sx) = sizes
+    ny, nx = block.shape[0] - sy + 1, block.shape[1] - sx + 1
+    rows = _sliding_windows(block, 0, sy, ny, dtype)
+    return _sliding_windows(rows, 1, sx, nx, dtype)
+
+
+def _dense_windows_lazy(data, sizes, dtype):
+    """Windows at every pixel of a dask map, chunk by chunk (bounded memory).
+
+    Each output chunk holds the windows that start in one source chunk; the
+    chunk reads the ``size - 1`` rows and columns after it (an asymmetric
+    halo). Every task then needs one chunk and its halo, and no running sum
+    ties the chunks of an axis together.
+
+    Parameters
+    ----------
+    data : dask.array.Array
+        (ny, nx, n_channels) map.
+    sizes : tuple of int
+        Window size along (y, x), data order.
+    dtype : numpy.dtype
+        Accumulator dtype.
+
+    Returns
+    -------
+    dask.array.Array
+        (ny - sy + 1, nx - sx + 1, n_channels) window sums.
+    """
+    chunks = list(data.chunks)
+    for axis, size in enumerate(sizes):
+        c = list(chunks[axis])
+        # The last chunk must hold a whole window, every chunk the halo.
+        while len(c) > 1 and (c[-1] < size or min(c[:-1]) < size - 1):
+            c[-2:] = [c[-2] + c[-1]]
+        chunks[axis] = tuple(c)
+    data = data.rechunk(tuple(chunks))
+    out_chunks = [
+        tuple(c[:-1]) + (c[-1] - size + 1,) for c, size in zip(data.chunks, sizes)
+    ]
+    depth = {0: (0, sizes[0] - 1), 1: (0, sizes[1] - 1), 2: 0}
+    return data.map_overlap(
+        functools.partial(_dense_windows_block, sizes=tuple(sizes), dtype=dtype),
+        depth=depth,
+        boundary="none",
+        trim=False,
+        dtype=dtype,
+        chunks=tuple(out_chunks) + (data.chunks[2],),
+    )
+
+
+def _is_dense(bounds: np.ndarray, n: int) -> bool:
+    """Whether `bounds` are the step-1 windows ``[i, i + size)`` of n pixels."""
+    size = int(bounds[0, 1] - bounds[0, 0])
+    expected = np.arange(n - size + 1)
+    return (
+        bounds.shape[0] == expected.size
+        and (bounds[:, 0] == expected).all()
+        and (bounds[:, 1] == expected + size).all()
+    )
+
+
 def sum_grid(data, bounds: list[np.ndarray], dtype):
     """Sum the pixels of every grid or window chip.
 
@@ -353,6 +416,15 @@ def sum_grid(data, bounds: list[np.ndarray], dtype):
     [[6, 6], [6, 6]]
     """
     n_nav = len(bounds)
+    if (
+        n_nav == 2
+        and isinstance(data, da.Array)
+        and data.ndim == 3
+        and all(_is_dense(b, n) for b, n in zip(bounds, data.shape[1::-1]))
+        and min(int(b[0, 1] - b[0, 0]) for b in bounds) > 1
+    ):
+        sizes = tuple(int(b[0, 1] - b[0, 0]) for b in reversed(bounds))
+        return _dense_windows_lazy(data, sizes, dtype)
     if n_nav == 2 and not isinstance(data, da.Array):
         steps = [_regular_step(b) for b in bounds]
         sizes = [int(b[0, 1] - b[0, 0]) for b in bounds]
