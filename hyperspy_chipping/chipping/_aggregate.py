@@ -335,6 +335,10 @@ def _dense_windows_block(block, sizes, dtype):
     return _sliding_windows(rows, 1, sx, nx, dtype)
 
 
+#: Target size of the window sums of one task of :func:`_dense_windows_lazy`.
+WINDOW_CHUNK_BYTES = 32 * 2**20
+
+
 def _dense_windows_lazy(data, sizes, dtype):
     """Windows at every pixel of a dask map, chunk by chunk (bounded memory).
 
@@ -357,6 +361,15 @@ def _dense_windows_lazy(data, sizes, dtype):
     dask.array.Array
         (ny - sy + 1, nx - sx + 1, n_channels) window sums.
     """
+    # Tasks of a few tens of MB: a task holds its chunk, its halo, a row
+    # pass and the output (4-byte sums), and a row of chunks waits for its
+    # neighbours' halos.
+    per_pixel = data.shape[2] * max(np.dtype(dtype).itemsize, data.dtype.itemsize)
+    side = max(2 * max(sizes), int(np.sqrt(WINDOW_CHUNK_BYTES / per_pixel)))
+    if max(data.chunksize[:2]) > side:
+        data = data.rechunk(
+            {0: min(side, data.chunksize[0]), 1: min(side, data.chunksize[1])}
+        )
     chunks = list(data.chunks)
     for axis, size in enumerate(sizes):
         c = list(chunks[axis])
