@@ -149,31 +149,41 @@ def quantification_columns(signal, data=None) -> dict[str, np.ndarray]:
     if q is None:
         return {}
     index = flat_chip_index(signal)
+    every = (
+        index.size == np.asarray(q.chi2_red).shape[0]
+        and (index == np.arange(index.size)).all()
+    )
+
+    def take(name):
+        # All chips in order (an unsliced signal): no copy of large results.
+        values = np.asarray(q.get_item(name))
+        return values if every else values[index]
+
     cols = {}
     for prefix, key in (("at", "atomic_percent"), ("wt", "weight_percent")):
-        values = np.asarray(q[key])[index]
-        std = np.asarray(q[f"{key}_std"])[index]
+        values = take(key)
+        std = take(f"{key}_std")
         for i, element in enumerate(q.elements):
             cols[f"{prefix}_{element}"] = values[:, i]
             cols[f"{prefix}_{element}_std"] = std[:, i]
-    inten = np.asarray(q.intensities)[index]
-    inten_std = np.asarray(q.intensities_std)[index]
+    inten = take("intensities")
+    inten_std = take("intensities_std")
     for i, line in enumerate(q.xray_lines):
         cols[f"I_{line}"] = inten[:, i]
         cols[f"I_{line}_std"] = inten_std[:, i]
     # (Results stored before detection limits existed have none.)
     if "detection_limit_percent" in q:
-        limit = np.asarray(q.detection_limit_percent)[index]
-        detected = np.asarray(q.detected)[index].astype(bool)
+        limit = take("detection_limit_percent")
+        detected = take("detected").astype(bool)
         for i, element in enumerate(q.elements):
             cols[f"mdl_{element}"] = limit[:, i]
             cols[f"detected_{element}"] = detected[:, i]
     for i, element in enumerate(q.elements):
         cols[f"negative_{element}"] = inten[:, i] < 0
-    cols["chi2_red"] = np.asarray(q.chi2_red)[index]
-    cols["low_counts"] = np.asarray(q.low_counts)[index].astype(bool)
+    cols["chi2_red"] = take("chi2_red")
+    cols["low_counts"] = take("low_counts").astype(bool)
     if "mass_thickness" in q:
-        cols["mass_thickness"] = np.asarray(q.mass_thickness)[index]
+        cols["mass_thickness"] = take("mass_thickness")
     return cols
 
 

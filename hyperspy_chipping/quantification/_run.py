@@ -383,8 +383,12 @@ def store_results(signal, request, results):
     index = flat_chip_index(signal)
     solution = results["solution"]
 
+    every = index.size == n_full and (index == np.arange(n_full)).all()
+
     def full(values):
         values = np.asarray(values, dtype=float)
+        if every:  # all chips, in order: no copy of large results
+            return values
         arr = np.full((n_full,) + values.shape[1:], np.nan)
         arr[index] = values
         return arr
@@ -514,7 +518,10 @@ def composition_maps(signal, results, composition="atomic"):
     label = "atomic percent" if composition == "atomic" else "weight percent"
     maps = []
     for i, (element, line) in enumerate(zip(q.elements, q.xray_lines)):
-        m = cls(values[:, i].reshape(shape), axes=[dict(a) for a in axes])
+        column = values[:, i].reshape(shape)
+        if isinstance(column, np.ndarray):  # not a view of the stored results
+            column = column.copy()
+        m = cls(column, axes=[dict(a) for a in axes])
         if isinstance(values, da.Array):
             m = m.as_lazy()
         m.metadata.General.title = f"{label} of {element}"

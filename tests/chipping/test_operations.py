@@ -202,3 +202,13 @@ def test_a_single_chip_can_be_quantified(quantified):
     # within its uncertainty.
     for el in ("La", "O", "Sr"):
         assert abs(row[f"at_{el}"] - full.loc[17, f"at_{el}"]) < 3 * row[f"at_{el}_std"]
+
+
+def test_maps_are_not_views_of_the_stored_results():
+    s = sto_lfo_cross_section((30, 30), seed=4)
+    s.set_signal_type("EDS_TEM_chipped")
+    chips = s.chip(10)
+    maps = chips.quantify_chips(s.metadata.Simulation.kfactors.as_dictionary())
+    before = chips.to_dataframe()["at_La"].to_numpy().copy()
+    maps[1].data *= 2  # the user edits a returned map
+    np.testing.assert_array_equal(chips.to_dataframe()["at_La"], before)
