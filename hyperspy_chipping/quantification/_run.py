@@ -246,12 +246,15 @@ def parse_request(signal, kfactors, **options):
     return request, prep, params
 
 
-def compute_results(signal, request, prep, params, data=None, solution=None):
+def compute_results(
+    signal, request, prep, params, data=None, solution=None, packed=False
+):
     """Per-chip results as a dict of (n_chips, ...) arrays (dask if lazy).
 
     `data` replaces ``signal.data`` (e.g. the computed chips of a lazy signal);
     `solution` (lazy data only) is the model solved already, else a task of
-    the graph.
+    the graph. With `packed` (lazy data only) the one packed dask array and
+    its :func:`layout` are returned instead of the dict of its slices.
     """
     channels = prep["channels"]
     # The fit channels are one contiguous range: slice, do not copy.
@@ -290,7 +293,7 @@ def compute_results(signal, request, prep, params, data=None, solution=None):
             _n_bg(prep),
         )
         n_out = max(s.stop for s in lay.values())
-        packed = da.map_blocks(
+        result = da.map_blocks(
             quantify_block if solved else _quantify_trimmed,
             spectra,
             npix,
@@ -299,7 +302,9 @@ def compute_results(signal, request, prep, params, data=None, solution=None):
             dtype=float,
             chunks=spectra.chunks[:-1] + ((n_out,),),
         ).reshape(-1, n_out)
-        results = {name: packed[:, sl] for name, sl in lay.items()}
+        if packed:
+            return result, lay
+        results = {name: result[:, sl] for name, sl in lay.items()}
         results["solution"] = solution
         return results
     flat = np.asarray(data).reshape(-1, data.shape[-1])

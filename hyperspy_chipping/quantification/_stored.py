@@ -157,11 +157,17 @@ def lazy_results(signal, request, prep, params, extra=None):
         return results, None if extra is None else extra(data)
     solution = compute_results(signal, request, prep, params)["solution"]
     (solution,) = dask.compute(solution)
-    results = compute_results(signal, request, prep, params, solution=solution)
-    arrays = {k: v for k, v in results.items() if k != "solution"}
-    arrays, more = dask.compute(arrays, None if extra is None else extra(data))
+    packed, lay = compute_results(
+        signal, request, prep, params, solution=solution, packed=True
+    )
+    # Every result is a column slice of one packed array: its blocks are
+    # written straight into one numpy array, with no concatenated copies.
+    sources = [packed] + ([] if extra is None else [extra(data)])
+    targets = [np.empty(x.shape, dtype=x.dtype) for x in sources]
+    da.store(sources, targets, lock=False)
+    arrays = {name: targets[0][:, sl] for name, sl in lay.items()}
     arrays["solution"] = solution
-    return arrays, more
+    return arrays, None if extra is None else targets[1]
 
 
 def lazy_table_results(signal):
