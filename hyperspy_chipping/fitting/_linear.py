@@ -366,24 +366,32 @@ class Projector:
         design32 = self.design.astype(np.float32)
         amplitudes32 = np.asarray(amplitudes, dtype=np.float32)
         mu = amplitudes32 @ design32.T
-        rows = np.flatnonzero(mu.min(axis=1) <= 0)
+        rows = np.flatnonzero(mu.min(axis=1) <= 0) if return_rows else None
         if background is None:
             var = mu.copy()
         else:
-            var = np.clip(amplitudes32[:, :n_peaks], 0, None) @ design32[:, :n_peaks].T
-            level = (amplitudes32[:, n_peaks:] @ design32[:, n_peaks:].T).sum(axis=1)
+            peaks = design32[:, :n_peaks]
+            level = amplitudes32[:, n_peaks:] @ design32[:, n_peaks:].sum(axis=0)
             # At least one count, as in variance_terms: never a zero variance.
             level = np.maximum(level, np.float32(1))
-            var += level[:, None] * np.asarray(background, dtype=np.float32)
+            # Peaks (negative amplitudes as 0) plus the scaled background
+            # shape, in one product.
+            weights = np.concatenate(
+                [np.clip(amplitudes32[:, :n_peaks], 0, None), level[:, None]], axis=1
+            )
+            shapes = np.concatenate(
+                [peaks, np.asarray(background, dtype=np.float32)[:, None]], axis=1
+            )
+            var = weights @ shapes.T
         # Rows where the variance is not positive somewhere (e.g. a negative
         # amplitude of an absent element where the background is ~0): those
         # channels are left out; the other rows skip the masking.
         bad = np.flatnonzero(var.min(axis=1) <= 0)
         valid = var[bad] > 0
         var[bad] = np.where(valid, var[bad], np.float32(1))
-        r = np.array(spectra, dtype=np.float32)  # a copy: modified in place
-        r -= mu
-        r *= r
+        r = np.empty(mu.shape, dtype=np.float32)
+        np.subtract(spectra, mu, out=r, dtype=np.float32)  # converts on the way
+        np.square(r, out=r)
         r /= var
         r[bad] *= valid
         dof = np.full(r.shape[0], r.shape[1] - self.design.shape[1])
