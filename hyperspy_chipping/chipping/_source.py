@@ -73,6 +73,8 @@ class GuardedZarrArray:
         """The zarr array (opened on first use after unpickling)."""
         if self._array is None:
             self._check_path()
+            # Only a zarr array is ever wrapped: zarr is installed wherever
+            # one was read (it is not a dependency of the package).
             import zarr
 
             self._array = zarr.open_array(

@@ -321,3 +321,17 @@ def flat_chip_index(signal) -> np.ndarray:
         return indices[0]
     n_cols = len(meta["x_bounds"])
     return (indices[1][:, None] * n_cols + indices[0][None, :]).ravel()
+
+
+def is_complete(index: np.ndarray, n_full: int) -> bool:
+    """Whether `index` (:func:`flat_chip_index`) is every chip, in order.
+
+    Then per-chip results stored for the complete set are the table's rows
+    as they are: no lookup, no copy.
+
+    Examples
+    --------
+    >>> is_complete(np.arange(4), 4), is_complete(np.array([0, 2]), 4)
+    (True, False)
+    """
+    return index.size == n_full and bool((index == np.arange(n_full)).all())

@@ -28,6 +28,24 @@ from hyperspy_chipping.cli._outputs import UsageError
 TABLE_SUFFIXES = (".json", ".csv")
 
 
+def _key_value(item: str, valid_key) -> tuple[str, float] | None:
+    """``KEY=VALUE`` with a valid key and a finite positive number, else None.
+
+    Examples
+    --------
+    >>> _key_value("Sr = 20", str.isalpha), _key_value("Sr=-1", str.isalpha)
+    (('Sr', 20.0), None)
+    """
+    key, sep, value = (part.strip() for part in item.partition("="))
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    if not sep or not valid_key(key) or not math.isfinite(number) or number <= 0:
+        return None
+    return key, number
+
+
 def parse_kfactors(items: list[str]) -> dict[str, float]:
     """``["La_La=2.5", "Fe_Ka=1"]`` -> ``{"La_La": 2.5, "Fe_Ka": 1.0}``.
 
@@ -54,20 +72,23 @@ def parse_kfactors(items: list[str]) -> dict[str, float]:
     """
     from hyperspy_chipping.fitting import split_xray_line
 
+    def is_line(key):
+        try:
+            split_xray_line(key)
+        except ValueError:
+            return False
+        return True
+
     out = {}
     for item in items:
-        line, sep, value = (part.strip() for part in item.partition("="))
-        try:
-            k = float(value)
-            split_xray_line(line)
-        except ValueError:
-            sep = ""
-        if not sep or not math.isfinite(k) or k <= 0:
+        pair = _key_value(item, is_line)
+        if pair is None:
             raise UsageError(
                 "argument --kfactors: takes LINE=K items with an X-ray line and "
                 "a positive number (such as La_La=2.5), the word 'theoretical' "
                 f"or a .json/.csv k-factor table, got {item!r}."
             )
+        line, k = pair
         if line in out:
             raise UsageError(f"argument --kfactors: {line} is given twice.")
         out[line] = k
@@ -116,16 +137,13 @@ def parse_composition(items: list[str]) -> dict[str, float]:
 
     out = {}
     for item in items:
-        element, sep, value = (part.strip() for part in item.partition("="))
-        try:
-            at = float(value)
-        except ValueError:
-            sep = ""
-        if not sep or element not in elements_db or not math.isfinite(at) or at <= 0:
+        pair = _key_value(item, lambda key: key in elements_db)
+        if pair is None:
             raise UsageError(
                 "argument --calibrate: takes EL=AT items with an element symbol "
                 f"and its atomic percent, such as Sr=20 Ti=20 O=60, got {item!r}."
             )
+        element, at = pair
         out[element] = at
     return out
 

@@ -22,7 +22,12 @@ import dask.array as da
 import numpy as np
 import pandas as pd
 
-from hyperspy_chipping.chipping._table import _chipping, chip_table, flat_chip_index
+from hyperspy_chipping.chipping._table import (
+    _chipping,
+    chip_table,
+    flat_chip_index,
+    is_complete,
+)
 
 SPECTRUM_FORMATS = ("array", "wide")
 
@@ -149,10 +154,7 @@ def quantification_columns(signal, data=None) -> dict[str, np.ndarray]:
     if q is None:
         return {}
     index = flat_chip_index(signal)
-    every = (
-        index.size == np.asarray(q.chi2_red).shape[0]
-        and (index == np.arange(index.size)).all()
-    )
+    every = is_complete(index, np.asarray(q.chi2_red).shape[0])
 
     def take(name):
         # All chips in order (an unsliced signal): no copy of large results.

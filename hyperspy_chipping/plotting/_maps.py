@@ -28,6 +28,16 @@ from hyperspy_chipping.chipping._display import draw_outlines
 from hyperspy_chipping.chipping._table import _chipping
 
 
+def _column_prefix(composition) -> str:
+    """``"at"`` or ``"wt"``: the table's column prefix of `composition`."""
+    prefix = {"atomic": "at", "weight": "wt"}.get(composition)
+    if prefix is None:
+        raise ValueError(
+            f"`composition` must be 'atomic' or 'weight', got {composition!r}."
+        )
+    return prefix
+
+
 def _quantified_table(chips):
     df = chips.to_dataframe()
     if "chi2_red" not in df:
@@ -117,11 +127,7 @@ def plot_composition(
     """
     import matplotlib.pyplot as plt
 
-    prefix = {"atomic": "at", "weight": "wt"}.get(composition)
-    if prefix is None:
-        raise ValueError(
-            f"`composition` must be 'atomic' or 'weight', got {composition!r}."
-        )
+    prefix = _column_prefix(composition)
     df = _quantified_table(chips)
     available = [c[3:] for c in df if c.startswith(f"{prefix}_") and "_" not in c[3:]]
     elements = available if elements is None else list(elements)
@@ -229,11 +235,7 @@ def plot_difference(chips, other, element, *, composition="atomic", ax=None, vma
     """
     import matplotlib.pyplot as plt
 
-    prefix = {"atomic": "at", "weight": "wt"}.get(composition)
-    if prefix is None:
-        raise ValueError(
-            f"`composition` must be 'atomic' or 'weight', got {composition!r}."
-        )
+    prefix = _column_prefix(composition)
     column = f"{prefix}_{element}"
     df = _quantified_table(chips)
     if column not in df:

@@ -40,6 +40,7 @@ from hyperspy_chipping.chipping._table import (
     chip_table,
     flat_chip_index,
     full_grid_shape,
+    is_complete,
     require_chipping,
 )
 from hyperspy_chipping.fitting._design import BACKGROUNDS
@@ -388,7 +389,7 @@ def store_results(signal, request, results):
     index = flat_chip_index(signal)
     solution = results["solution"]
 
-    every = index.size == n_full and (index == np.arange(n_full)).all()
+    every = is_complete(index, n_full)
 
     def full(values):
         values = np.asarray(values, dtype=float)
