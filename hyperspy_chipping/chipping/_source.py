@@ -38,7 +38,7 @@ import os
 import dask.array as da
 import numpy as np
 
-_BAD_COUNTS = "`signal` has {what} counts{where}; EDS counts must be finite and >= 0."
+_BAD_COUNTS = "`signal` has {what} counts; EDS counts must be finite and >= 0."
 
 
 def _store_path(array) -> str:
@@ -247,9 +247,9 @@ def check_counts(data, largest_chip: int | None = None):
         low = data.min()
         if np.isnan(low) or low < 0:
             what = "NaN" if np.isnan(low) else f"negative (down to {low})"
-            raise ValueError(_BAD_COUNTS.format(what=what, where=""))
+            raise ValueError(_BAD_COUNTS.format(what=what))
     if np.issubdtype(dtype, np.floating) and not np.isfinite(data.max()):
-        raise ValueError(_BAD_COUNTS.format(what="infinite", where=""))
+        raise ValueError(_BAD_COUNTS.format(what="infinite"))
     if largest_chip and np.issubdtype(dtype, np.integer) and dtype.itemsize == 8:
         high = int(data.max())
         limit = int(np.iinfo(dtype).max)

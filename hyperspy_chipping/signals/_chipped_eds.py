@@ -117,7 +117,13 @@ class ChippedEDSSpectrum(
             If `size` or `step` is smaller than 1, `size` is larger than the
             map, `remainder` is unknown, `labels` has the wrong shape or no
             label > 0, the signal has no navigation axes, or it is chipped
-            already.
+            already; for NaN, infinite or negative counts (at once for an
+            eager signal, when each chunk is read for a lazy one).
+        OverflowError
+            If 64-bit integer counts could overflow their chip sums.
+        FileNotFoundError
+            If the ``.zspy`` file of a lazy signal, or one of its chunks, is
+            missing (zarr would read zeros).
         NotImplementedError
             If an axis is not uniform.
         MemoryError
