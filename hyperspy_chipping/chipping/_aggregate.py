@@ -32,6 +32,14 @@ from concurrent.futures import ThreadPoolExecutor
 import dask.array as da
 import numpy as np
 
+from hyperspy_chipping.chipping._windows import (
+    _cumsum_windows,
+    _dense_windows_lazy,
+    _is_dense,
+    _regular_step,
+    _windows_in_slabs,
+)
+
 _logger = logging.getLogger(__name__)
 
 
@@ -81,17 +89,6 @@ def accumulator_dtype(dtype, max_pixels: int) -> np.dtype:
     if largest <= np.iinfo(kind).max:
         return np.dtype(kind)
     return np.dtype(np.uint64 if info.min == 0 else np.int64)
-
-
-def _regular_step(bounds: np.ndarray) -> int | None:
-    """Step of equal chips starting at 0, ``k * step``; None if irregular."""
-    size = bounds[0, 1] - bounds[0, 0]
-    step = bounds[1, 0] - bounds[0, 0] if bounds.shape[0] > 1 else size
-    starts = np.arange(bounds.shape[0]) * step
-    regular = np.array_equal(bounds[:, 0], starts) and np.array_equal(
-        bounds[:, 1], starts + size
-    )
-    return int(step) if regular and step > 0 else None
 
 
 def _is_regular(bounds: np.ndarray) -> bool:
@@ -202,77 +199,6 @@ def _regular_sum(data, sizes: tuple[int, ...], counts: tuple[int, ...], dtype):
     )
 
 
-def _cumsum_windows(data, axis: int, size: int, step: int, n: int, dtype):
-    """Sums over ``[i * step, i * step + size)`` for i < n, by running sums."""
-    xp = da if isinstance(data, da.Array) else np
-    stop = (n - 1) * step + size
-    index = (slice(None),) * axis
-    running = xp.cumsum(data[index + (slice(0, stop),)], axis=axis, dtype=dtype)
-    shape = list(running.shape)
-    shape[axis] = 1
-    zero = xp.zeros(shape, dtype=dtype)
-    running = xp.concatenate([zero, running], axis=axis)
-    hi = running[index + (slice(size, stop + 1, step),)]
-    lo = running[index + (slice(0, stop - size + 1, step),)]
-    return hi - lo
-
-
-def _sliding_windows(data, axis: int, size: int, n: int, dtype, out=None):
-    """Sums over ``[i, i + size)`` for i < n along `axis`: a running window.
-
-    Each window is the previous one, less the slice that leaves, plus the
-    one that enters: two additions per window whatever its size, with no
-    running sum of the whole axis (unsigned sums never go below zero: the
-    slice that leaves is part of the previous window).
-
-    Examples
-    --------
-    >>> x = np.arange(6, dtype=np.uint16)[:, None]
-    >>> _sliding_windows(x, 0, 3, 4, np.uint32)[:, 0].tolist()
-    [3, 6, 9, 12]
-    """
-    index = (slice(None),) * axis
-    shape = list(data.shape)
-    shape[axis] = n
-    if out is None:
-        out = np.empty(shape, dtype=dtype)
-    data[index + (slice(0, size),)].sum(axis=axis, dtype=dtype, out=out[index + (0,)])
-    for i in range(1, n):
-        window = out[index + (i,)]
-        np.subtract(out[index + (i - 1,)], data[index + (i - 1,)], out=window)
-        np.add(window, data[index + (i + size - 1,)], out=window)
-    return out
-
-
-def _windows_in_slabs(data, bounds, sizes, steps, dtype, rows=16):
-    """Dense windows of an eager map, a slab of output rows at a time.
-
-    Running sums over a few rows stay in cache and in bounded temporaries,
-    and the slabs run on every core (numpy releases the GIL).
-    """
-    (size_x, size_y), (step_x, step_y) = sizes, steps
-    n_x, n_y = bounds[0].shape[0], bounds[1].shape[0]
-    out = np.empty((n_y, n_x, data.shape[-1]), dtype=dtype)
-
-    def windows(block, axis, size, step, n, target=None):
-        if step == 1:
-            return _sliding_windows(block, axis, size, n, dtype, target)
-        sums = _cumsum_windows(block, axis, size, step, n, dtype)
-        if target is None:
-            return sums
-        target[...] = sums
-
-    def work(j0):
-        j1 = min(j0 + rows, n_y)
-        slab = data[j0 * step_y : (j1 - 1) * step_y + size_y]
-        ysum = windows(slab, 0, size_y, step_y, j1 - j0)
-        windows(ysum, 1, size_x, step_x, n_x, out[j0:j1])
-
-    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
-        list(pool.map(work, range(0, n_y, rows)))
-    return out
-
-
 def sum_intervals(data, axis: int, bounds: np.ndarray, dtype):
     """Sum `data` over half-open intervals along one axis.
 
@@ -325,82 +251,6 @@ def sum_intervals(data, axis: int, bounds: np.ndarray, dtype):
         for a, b in bounds
     ]
     return xp.stack(parts, axis=axis)
-
-
-def _dense_windows_block(block, sizes, dtype):
-    """Step-1 window sums of one block holding its upper halo."""
-    (sy, sx) = sizes
-    ny, nx = block.shape[0] - sy + 1, block.shape[1] - sx + 1
-    rows = _sliding_windows(block, 0, sy, ny, dtype)
-    return _sliding_windows(rows, 1, sx, nx, dtype)
-
-
-#: Target size of the window sums of one task of :func:`_dense_windows_lazy`.
-WINDOW_CHUNK_BYTES = 32 * 2**20
-
-
-def _dense_windows_lazy(data, sizes, dtype):
-    """Windows at every pixel of a dask map, chunk by chunk (bounded memory).
-
-    Each output chunk holds the windows that start in one source chunk; the
-    chunk reads the ``size - 1`` rows and columns after it (an asymmetric
-    halo). Every task then needs one chunk and its halo, and no running sum
-    ties the chunks of an axis together.
-
-    Parameters
-    ----------
-    data : dask.array.Array
-        (ny, nx, n_channels) map.
-    sizes : tuple of int
-        Window size along (y, x), data order.
-    dtype : numpy.dtype
-        Accumulator dtype.
-
-    Returns
-    -------
-    dask.array.Array
-        (ny - sy + 1, nx - sx + 1, n_channels) window sums.
-    """
-    # Tasks of a few tens of MB: a task holds its chunk, its halo, a row
-    # pass and the output (4-byte sums), and a row of chunks waits for its
-    # neighbours' halos.
-    per_pixel = data.shape[2] * max(np.dtype(dtype).itemsize, data.dtype.itemsize)
-    side = max(2 * max(sizes), int(np.sqrt(WINDOW_CHUNK_BYTES / per_pixel)))
-    if max(data.chunksize[:2]) > side:
-        data = data.rechunk(
-            {0: min(side, data.chunksize[0]), 1: min(side, data.chunksize[1])}
-        )
-    chunks = list(data.chunks)
-    for axis, size in enumerate(sizes):
-        c = list(chunks[axis])
-        # The last chunk must hold a whole window, every chunk the halo.
-        while len(c) > 1 and (c[-1] < size or min(c[:-1]) < size - 1):
-            c[-2:] = [c[-2] + c[-1]]
-        chunks[axis] = tuple(c)
-    data = data.rechunk(tuple(chunks))
-    out_chunks = [
-        tuple(c[:-1]) + (c[-1] - size + 1,) for c, size in zip(data.chunks, sizes)
-    ]
-    depth = {0: (0, sizes[0] - 1), 1: (0, sizes[1] - 1), 2: 0}
-    return data.map_overlap(
-        functools.partial(_dense_windows_block, sizes=tuple(sizes), dtype=dtype),
-        depth=depth,
-        boundary="none",
-        trim=False,
-        dtype=dtype,
-        chunks=tuple(out_chunks) + (data.chunks[2],),
-    )
-
-
-def _is_dense(bounds: np.ndarray, n: int) -> bool:
-    """Whether `bounds` are the step-1 windows ``[i, i + size)`` of n pixels."""
-    size = int(bounds[0, 1] - bounds[0, 0])
-    expected = np.arange(n - size + 1)
-    return (
-        bounds.shape[0] == expected.size
-        and (bounds[:, 0] == expected).all()
-        and (bounds[:, 1] == expected + size).all()
-    )
 
 
 def sum_grid(data, bounds: list[np.ndarray], dtype):
@@ -523,62 +373,3 @@ def sum_labels(data, index_image: np.ndarray, n_labels: int, dtype):
         meta=np.empty((0,) * data.ndim, dtype=dtype),
     )
     return partial.sum(axis=tuple(range(n_nav)), dtype=dtype).reshape(n_labels, n_sig)
-
-
-def gaussian_weights(size: int) -> np.ndarray:
-    """Gaussian weights over a window of `size` pixels (sigma = size / 4).
-
-    Normalised so that ``sum(w) == sum(w**2)`` in 2-D once squared per axis:
-    the weighted sum of Poisson counts then has variance equal to its mean
-    (for a uniform neighbourhood), like counts.
-
-    Examples
-    --------
-    >>> w = gaussian_weights(9)
-    >>> bool(np.isclose(w.sum(), (w**2).sum()))
-    True
-    """
-    k = np.arange(size) - (size - 1) / 2
-    w = np.exp(-0.5 * (k / (size / 4)) ** 2)
-    return w * w.sum() / (w**2).sum()
-
-
-def weighted_windows(data, bounds: list[np.ndarray], weights: list[np.ndarray]):
-    """Weighted window sums (float64), separable over the navigation axes.
-
-    Parameters
-    ----------
-    data : numpy.ndarray or dask.array.Array
-        Spectrum image in data order.
-    bounds : list of numpy.ndarray
-        Regular window intervals per navigation axis (navigation order).
-    weights : list of numpy.ndarray
-        Window weights per navigation axis (navigation order).
-
-    Returns
-    -------
-    numpy.ndarray or dask.array.Array
-        (n_rows, n_cols, n_channels) weighted sums.
-
-    Examples
-    --------
-    >>> x = np.ones((1, 5, 2))
-    >>> b = [np.array([[0, 3], [1, 4], [2, 5]]), np.array([[0, 1]])]
-    >>> weighted_windows(x, b, [np.array([1.0, 2.0, 1.0]), np.ones(1)])[0, :, 0]
-    array([4., 4., 4.])
-    """
-    out = data
-    n_nav = len(bounds)
-    for i in reversed(range(n_nav)):
-        axis = n_nav - 1 - i
-        b, w = bounds[i], weights[i]
-        step = _regular_step(b)
-        n = b.shape[0]
-        index = (slice(None),) * axis
-        acc = None
-        for k, wk in enumerate(w):
-            part = out[index + (slice(k, k + (n - 1) * step + 1, step),)]
-            term = part.astype(np.float64) * float(wk)
-            acc = term if acc is None else acc + term
-        out = acc
-    return out

@@ -32,10 +32,8 @@ import numpy as np
 
 from hyperspy_chipping.chipping._aggregate import (
     accumulator_dtype,
-    gaussian_weights,
     sum_grid,
     sum_labels,
-    weighted_windows,
 )
 from hyperspy_chipping.chipping._geometry import (
     chip_axis,
@@ -44,6 +42,7 @@ from hyperspy_chipping.chipping._geometry import (
     parse_pair,
 )
 from hyperspy_chipping.chipping._source import check_counts, guard_lazy_data
+from hyperspy_chipping.chipping._windows import gaussian_weights, weighted_windows
 
 _logger = logging.getLogger(__name__)
 

@@ -108,7 +108,7 @@ def test_gaussian_weights_give_poisson_like_uncertainties(demo):
 
 
 def test_gaussian_window_is_weighted_sum(demo):
-    from hyperspy_chipping.chipping._aggregate import gaussian_weights
+    from hyperspy_chipping.chipping._windows import gaussian_weights
 
     chips = demo.chip(5, step=1, kernel="gaussian")
     w = gaussian_weights(5)
