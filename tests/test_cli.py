@@ -224,6 +224,7 @@ def test_file_run_with_kfactors(make_map):
             "Chip it lazily: s.as_lazy().chip(...) or hs.load(..., lazy=True).",
             "Chip it lazily: --lazy.",
         ),
+        ("Chip it lazily: chip(..., lazy_output=True).", "Chip it lazily: --lazy."),
         (
             "`kfactors['La_La']` must be a positive number",
             "--kfactors La_La must be a positive number",

@@ -158,7 +158,7 @@ def _check_memory(n_chips: int, n_channels: int, itemsize: int, args: str):
             f"chip({args}) on this eager signal would need about "
             f"{_size(need)} ({n_chips} chips x {n_channels} channels), more than "
             f"half of the {_size(free)} free. Chip it lazily: "
-            "s.as_lazy().chip(...) or hs.load(..., lazy=True)."
+            "chip(..., lazy_output=True)."
         )
 
 
@@ -170,8 +170,74 @@ def _size(n_bytes: float) -> str:
     )
 
 
+#: Overlapping windows of an eager map whose spectra would take more than
+#: this, and more than the map itself, are returned lazy (``lazy_output=None``).
+LAZY_WINDOWS_BYTES = 256 * 2**20
+#: Source rows and columns per chunk of an eager map read lazily.
+IN_MEMORY_CHUNK = 64
+
+
+def _lazy_output(lazy_output, signal, scheme, overlapping, stack_bytes) -> bool:
+    """Whether the chips are lazy (see ``ChippedEDSSpectrum.chip``)."""
+    if lazy_output is not None and not isinstance(lazy_output, (bool, np.bool_)):
+        raise TypeError(
+            f"`lazy_output` must be None, True or False, got {lazy_output!r}."
+        )
+    if lazy_output is not None:
+        return bool(lazy_output)
+    if signal._lazy:
+        return True
+    source_bytes = signal.data.size * signal.data.dtype.itemsize
+    if overlapping and stack_bytes > max(LAZY_WINDOWS_BYTES, source_bytes):
+        _logger.info(
+            "The %s windows would take %s in memory: returned lazy (computed "
+            "on demand, chunk by chunk); lazy_output=False holds them.",
+            scheme,
+            _size(stack_bytes),
+        )
+        return True
+    return False
+
+
+class _SharedMap:
+    """An in-memory map as dask reads it: by slices, without a copy.
+
+    ``dask.array.from_array`` copies a numpy array first (a second map in
+    memory, ~3 s per GB of fresh pages on a virtual machine); through this
+    wrapper its chunks are views of the user's map.
+    """
+
+    def __init__(self, array):
+        self.array = array
+        self.shape = array.shape
+        self.dtype = array.dtype
+        self.ndim = array.ndim
+
+    def __getitem__(self, index):
+        return self.array[index]
+
+
+def _in_memory_dask(data):
+    """A dask view of an in-memory map, chunked for window sums (no copy)."""
+    chunks = (IN_MEMORY_CHUNK,) * (data.ndim - 1) + (-1,)
+    # name=False: a random name, rather than hashing the whole map.
+    return da.from_array(
+        _SharedMap(data),
+        chunks=chunks,
+        name=False,
+        asarray=False,
+        meta=np.empty((0,) * data.ndim, dtype=data.dtype),
+    )
+
+
 def chip_arrays(
-    signal, size=None, step=None, labels=None, remainder="crop", kernel=None
+    signal,
+    size=None,
+    step=None,
+    labels=None,
+    remainder="crop",
+    kernel=None,
+    lazy_output=None,
 ):
     """Chip `signal`: summed data, axes and metadata of the chipped signal.
 
@@ -179,13 +245,13 @@ def chip_arrays(
     ----------
     signal : exspy.signals.EDSSpectrum
         Source spectrum image with one or two navigation axes.
-    size, step, labels, remainder
+    size, step, labels, remainder, kernel, lazy_output
         See :meth:`hyperspy_chipping.signals.ChippedEDSSpectrum.chip`.
 
     Returns
     -------
     data : numpy.ndarray or dask.array.Array
-        Chip spectra; lazy if the source is lazy.
+        Chip spectra; a dask array for lazy output.
     axes : list of dict
         Axes dictionaries in data order.
     chipping : dict
@@ -216,6 +282,9 @@ def chip_arrays(
         largest = int(regions["n_pixels"].max())
         dtype = accumulator_dtype(signal.data.dtype, largest)
         source_data = check_counts(source_data, largest)
+        lazy = _lazy_output(lazy_output, signal, "labels", False, 0)
+        if lazy and not signal._lazy:
+            source_data = _in_memory_dask(source_data)
         data = sum_labels(source_data, regions["index"], regions["labels"].size, dtype)
         axes = [
             {
@@ -255,14 +324,24 @@ def chip_arrays(
         dtype = accumulator_dtype(signal.data.dtype, int(np.prod(size)))
         if kernel == "gaussian":
             dtype = np.dtype(np.float64)
-        if not signal._lazy:
+        n_chips = int(np.prod([b.shape[0] for b in bounds]))
+        n_channels = signal.axes_manager.signal_axes[0].size
+        scheme = "grid" if step == size else "window"
+        overlapping = any(t < z for t, z in zip(step, size))
+        lazy = _lazy_output(
+            lazy_output,
+            signal,
+            scheme,
+            overlapping,
+            n_chips * n_channels * dtype.itemsize,
+        )
+        if not lazy:
             _check_memory(
-                int(np.prod([b.shape[0] for b in bounds])),
-                signal.axes_manager.signal_axes[0].size,
-                dtype.itemsize,
-                f"size={size}, step={step}",
+                n_chips, n_channels, dtype.itemsize, f"size={size}, step={step}"
             )
         source_data = check_counts(source_data, int(np.prod(size)))
+        if lazy and not signal._lazy:
+            source_data = _in_memory_dask(source_data)
         if kernel == "gaussian":
             weights = [gaussian_weights(s) for s in size]
             data = weighted_windows(source_data, bounds, weights)
@@ -282,7 +361,6 @@ def chip_arrays(
                     "navigate": True,
                 }
             )
-        scheme = "grid" if step == size else "window"
         chipping = {
             "scheme": scheme,
             "size": list(size),
@@ -297,6 +375,8 @@ def chip_arrays(
             chipping[f"{name}_bounds"] = b
     axes.append(energy)
     chipping["Source"] = source
+    if isinstance(data, da.Array) and not lazy:  # lazy_output=False
+        data = data.compute()
     return data, axes, chipping
 
 
@@ -321,7 +401,16 @@ def scale_times(metadata, chipping: dict) -> None:
         metadata.set_item(item, float(value) * factor)
 
 
-def chip(signal, size=None, *, step=None, labels=None, remainder="crop", kernel=None):
+def chip(
+    signal,
+    size=None,
+    *,
+    step=None,
+    labels=None,
+    remainder="crop",
+    kernel=None,
+    lazy_output=None,
+):
     """Cut an EDS spectrum image into chips; see ``ChippedEDSSpectrum.chip``.
 
     Works on any exspy EDS spectrum image (``EDS_TEM``, ``EDS_SEM`` or
@@ -333,7 +422,7 @@ def chip(signal, size=None, *, step=None, labels=None, remainder="crop", kernel=
     ----------
     signal : exspy.signals.EDSSpectrum
         Source spectrum image with one or two navigation axes.
-    size, step, labels, remainder
+    size, step, labels, remainder, kernel, lazy_output
         See :meth:`hyperspy_chipping.signals.ChippedEDSSpectrum.chip`.
 
     Returns
@@ -368,6 +457,7 @@ def chip(signal, size=None, *, step=None, labels=None, remainder="crop", kernel=
         labels=labels,
         remainder=remainder,
         kernel=kernel,
+        lazy_output=lazy_output,
     )
     metadata = signal.metadata.deepcopy()
     if metadata.has_item("Acquisition_instrument.SEM") and not metadata.has_item(
@@ -383,7 +473,7 @@ def chip(signal, size=None, *, step=None, labels=None, remainder="crop", kernel=
     if metadata.has_item("Signal.Noise_properties.variance"):
         # A variance of the source shape does not fit the chips.
         del metadata.Signal.Noise_properties.variance
-    cls = LazyChippedEDSSpectrum if signal._lazy else ChippedEDSSpectrum
+    cls = LazyChippedEDSSpectrum if isinstance(data, da.Array) else ChippedEDSSpectrum
     return cls(
         data,
         axes=axes,

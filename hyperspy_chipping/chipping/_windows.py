@@ -114,10 +114,31 @@ def _windows_in_slabs(data, bounds, sizes, steps, dtype, rows=16):
     return out
 
 
-def _dense_windows_block(block, sizes, dtype):
-    """Step-1 window sums of one block holding its upper halo."""
+def _weighted_axis(data, axis: int, weights, n: int):
+    """Weighted sums over ``[i, i + len(weights))`` for i < n along `axis`.
+
+    The same operations in the same order as :func:`weighted_windows`, so
+    that a chunked map gives the same float64 sums bit for bit.
+    """
+    index = (slice(None),) * axis
+    acc = None
+    for k, wk in enumerate(weights):
+        term = data[index + (slice(k, k + n),)].astype(np.float64) * float(wk)
+        acc = term if acc is None else np.add(acc, term, out=acc)
+    return acc
+
+
+def _dense_windows_block(block, sizes, dtype, weights=None):
+    """Step-1 window sums of one block holding its upper halo.
+
+    `weights` (one array per data axis, y then x) weigh the pixels of each
+    window (Gaussian kernel; float64 sums), else they are added.
+    """
     (sy, sx) = sizes
     ny, nx = block.shape[0] - sy + 1, block.shape[1] - sx + 1
+    if weights is not None:
+        rows = _weighted_axis(block, 0, weights[0], ny)
+        return _weighted_axis(rows, 1, weights[1], nx)
     rows = _sliding_windows(block, 0, sy, ny, dtype)
     return _sliding_windows(rows, 1, sx, nx, dtype)
 
@@ -126,7 +147,7 @@ def _dense_windows_block(block, sizes, dtype):
 WINDOW_CHUNK_BYTES = 32 * 2**20
 
 
-def _dense_windows_lazy(data, sizes, dtype):
+def _dense_windows_lazy(data, sizes, dtype, weights=None):
     """Windows at every pixel of a dask map, chunk by chunk (bounded memory).
 
     Each output chunk holds the windows that start in one source chunk; the
@@ -142,6 +163,8 @@ def _dense_windows_lazy(data, sizes, dtype):
         Window size along (y, x), data order.
     dtype : numpy.dtype
         Accumulator dtype.
+    weights : tuple of numpy.ndarray, optional
+        Pixel weights along (y, x) (Gaussian kernel); float64 sums.
 
     Returns
     -------
@@ -170,7 +193,9 @@ def _dense_windows_lazy(data, sizes, dtype):
     ]
     depth = {0: (0, sizes[0] - 1), 1: (0, sizes[1] - 1), 2: 0}
     return data.map_overlap(
-        functools.partial(_dense_windows_block, sizes=tuple(sizes), dtype=dtype),
+        functools.partial(
+            _dense_windows_block, sizes=tuple(sizes), dtype=dtype, weights=weights
+        ),
         depth=depth,
         boundary="none",
         trim=False,
@@ -232,8 +257,16 @@ def weighted_windows(data, bounds: list[np.ndarray], weights: list[np.ndarray]):
     >>> weighted_windows(x, b, [np.array([1.0, 2.0, 1.0]), np.ones(1)])[0, :, 0]
     array([4., 4., 4.])
     """
-    out = data
     n_nav = len(bounds)
+    if (
+        n_nav == 2
+        and isinstance(data, da.Array)
+        and data.ndim == 3
+        and all(_is_dense(b, n) for b, n in zip(bounds, data.shape[1::-1]))
+    ):
+        sizes = tuple(int(b[0, 1] - b[0, 0]) for b in reversed(bounds))
+        return _dense_windows_lazy(data, sizes, np.float64, tuple(weights[::-1]))
+    out = data
     for i in reversed(range(n_nav)):
         axis = n_nav - 1 - i
         b, w = bounds[i], weights[i]

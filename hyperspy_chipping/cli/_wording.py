@@ -37,6 +37,7 @@ _REWORDING = (
     (
         re.compile(
             r"s\.as_lazy\(\)\.chip\(\.\.\.\)(?: or hs\.load\(\.\.\., lazy=True\))?"
+            r"|chip\(\.\.\., lazy_output=True\)"
         ),
         "--lazy",
     ),

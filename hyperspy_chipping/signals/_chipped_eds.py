@@ -67,7 +67,16 @@ class ChippedEDSSpectrum(
         # that copies, as_lazy() and save/load keep this class.
         self.metadata.Signal.signal_type = _SIGNAL_TYPE
 
-    def chip(self, size=None, *, step=None, labels=None, remainder="crop", kernel=None):
+    def chip(
+        self,
+        size=None,
+        *,
+        step=None,
+        labels=None,
+        remainder="crop",
+        kernel=None,
+        lazy_output=None,
+    ):
         """Cut the spectrum image into chips and sum the spectra of each.
 
         Parameters
@@ -95,11 +104,21 @@ class ChippedEDSSpectrum(
             weighted sums have Poisson-like variance (variance = mean). With
             ``step=1`` either gives per-pixel ("semantic") quantification,
             each pixel from its neighbourhood.
+        lazy_output : bool, optional
+            Whether the chips are a lazy signal, computed on demand chunk by
+            chunk. Default (None): lazy if this signal is lazy, and for
+            overlapping windows of an in-memory map whose spectra would take
+            more than 256 MiB and more than the map itself (``step=1``
+            windows hold every pixel ``size**2`` times): their spectra are
+            then never all held at once, and ``quantify_chips`` and
+            ``to_dataframe`` stream them. ``True`` on an in-memory map reads
+            it without copying it (later changes to the map show in the
+            chips, as with ``inav``); ``False`` holds the chips in memory.
 
         Returns
         -------
         ChippedEDSSpectrum or LazyChippedEDSSpectrum
-            One spectrum per chip, lazy if this signal is lazy. Grid and
+            One spectrum per chip, lazy as `lazy_output` says. Grid and
             window chips form a 2-D navigation grid (calibrated: scale = step
             x pixel scale, offset at the first chip's centre); label chips a
             1-D ``Chip`` axis. Each spectrum is the sum of its pixels' spectra
@@ -111,8 +130,8 @@ class ChippedEDSSpectrum(
         Raises
         ------
         TypeError
-            If `size` or `step` are not ints or pairs of ints, or `labels` is
-            not an integer image.
+            If `size` or `step` are not ints or pairs of ints, `labels` is
+            not an integer image, or `lazy_output` is not None or a bool.
         ValueError
             If `size` or `step` is smaller than 1, `size` is larger than the
             map, `remainder` is unknown, `labels` has the wrong shape or no
@@ -127,8 +146,8 @@ class ChippedEDSSpectrum(
         NotImplementedError
             If an axis is not uniform.
         MemoryError
-            If an eager signal's chips (e.g. one window per pixel) would need
-            more than half the free memory: chip it lazily.
+            If chips held in memory (``lazy_output=False``) would need more
+            than half the free memory.
 
         See Also
         --------
@@ -161,11 +180,22 @@ class ChippedEDSSpectrum(
         >>> labels[:20], labels[30:] = 1, 2
         >>> s.chip(labels=labels)
         <ChippedEDSSpectrum, title: , dimensions: (2|64)>
+        >>> windows = s.chip(5, step=1, lazy_output=True)
+        >>> windows
+        <LazyChippedEDSSpectrum, title: , dimensions: (36, 46|64)>
+        >>> int(windows.data[0, 0].sum().compute()) == int(data[:5, :5].sum())
+        True
         """
         from hyperspy_chipping.chipping import chip
 
         return chip(
-            self, size, step=step, labels=labels, remainder=remainder, kernel=kernel
+            self,
+            size,
+            step=step,
+            labels=labels,
+            remainder=remainder,
+            kernel=kernel,
+            lazy_output=lazy_output,
         )
 
     def to_dataframe(
@@ -475,110 +505,6 @@ class ChippedEDSSpectrum(
         from hyperspy_chipping.fitting._model import fit_model
 
         return fit_model(self)
-
-    def get_source_map(self, values):
-        """Paint one value per chip back onto the pixels of the source map.
-
-        Parameters
-        ----------
-        values : numpy.ndarray or hyperspy.signal.BaseSignal or pandas.Series
-            One value per chip, in the chips' navigation shape (data order),
-            e.g. a composition map returned by quantification; or a column
-            of :meth:`to_dataframe` (one value per row, in the table's
-            order), e.g. ``df["at_La"]``.
-
-        Returns
-        -------
-        hyperspy.signal.BaseSignal
-            A :class:`~hyperspy.signals.Signal2D` (map) or
-            :class:`~hyperspy.signals.Signal1D` (line scan) of the source
-            navigation shape and calibration; each pixel holds its chip's
-            value, NaN where no chip covers it (cropped remainder, label 0).
-            Where window chips overlap, a pixel takes the value of the chip
-            whose centre is nearest.
-
-        Raises
-        ------
-        ValueError
-            If `values` does not have the chips' navigation shape or the
-            signal has not been chipped.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> import hyperspy.api as hs
-        >>> s = hs.signals.Signal1D(np.ones((5, 4, 8), dtype="uint16"))
-        >>> s.set_signal_type("EDS_TEM_chipped")
-        >>> chips = s.chip(2)
-        >>> chips.axes_manager.navigation_shape
-        (2, 2)
-        >>> m = chips.get_source_map(np.array([[1, 2], [3, 4]]))
-        >>> m
-        <Signal2D, title: , dimensions: (|4, 5)>
-        >>> m.data
-        array([[ 1.,  1.,  2.,  2.],
-               [ 1.,  1.,  2.,  2.],
-               [ 3.,  3.,  4.,  4.],
-               [ 3.,  3.,  4.,  4.],
-               [nan, nan, nan, nan]])
-        """
-        from hyperspy_chipping.chipping._display import source_map
-
-        return source_map(self, values)
-
-    def plot_chips(
-        self, image=None, *, ids=True, ax=None, color="w", cmap="gray", title=None
-    ):
-        """Draw the chip outlines and ids over an image of the source map.
-
-        Parameters
-        ----------
-        image : numpy.ndarray or hyperspy.signal.BaseSignal, optional
-            Image of the source navigation shape, e.g. the summed intensity
-            ``s.sum(-1).T`` of the source map or a HAADF image; or one value
-            per chip in the chips' navigation shape (e.g. a composition map
-            returned by :meth:`quantify_chips`), painted on the source
-            pixels. Default: the chip counts.
-        ids : bool, default True
-            Write each chip's id (``chip_id`` of :meth:`to_dataframe`, or the
-            label) at its centre. With more than 400 chips (per-pixel
-            windows) only an evenly spread subset is outlined, without ids.
-        ax : matplotlib.axes.Axes, optional
-            Axes to draw in; a new figure by default.
-        color : str, default "w"
-            Colour of outlines and ids.
-        cmap : str, default "gray"
-            Colour map of the image (it gets a colour bar).
-        title : str, optional
-            Title; default the image signal's title.
-
-        Returns
-        -------
-        matplotlib.axes.Axes
-            The axes drawn in, calibrated in the source units.
-
-        Raises
-        ------
-        ValueError
-            If `image` has neither the source nor the chips' navigation
-            shape, the source was a line scan, or the signal has not been
-            chipped.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> import hyperspy.api as hs
-        >>> s = hs.signals.Signal1D(np.ones((30, 30, 8), dtype="uint16"))
-        >>> s.set_signal_type("EDS_TEM_chipped")
-        >>> ax = s.chip(10).plot_chips(s.sum(-1).T)
-        >>> len(ax.patches) + len(ax.collections), len(ax.texts)
-        (1, 9)
-        """
-        from hyperspy_chipping.chipping._display import plot_chip_outlines
-
-        return plot_chip_outlines(
-            self, image, ids=ids, ax=ax, color=color, cmap=cmap, title=title
-        )
 
 
 class LazyChippedEDSSpectrum(ChippedEDSSpectrum, LazyEDSTEMSpectrum):
