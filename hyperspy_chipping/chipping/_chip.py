@@ -42,7 +42,12 @@ from hyperspy_chipping.chipping._geometry import (
     parse_pair,
 )
 from hyperspy_chipping.chipping._source import check_counts, guard_lazy_data
-from hyperspy_chipping.chipping._windows import gaussian_weights, weighted_windows
+from hyperspy_chipping.chipping._windows import (
+    _is_dense,
+    gaussian_weights,
+    link_window_source,
+    weighted_windows,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -256,8 +261,13 @@ def chip_arrays(
         Axes dictionaries in data order.
     chipping : dict
         Content of ``metadata.Chipping``.
+    source : dict or None
+        For lazy step-1 windows of a 2-D map: what links the chips to the
+        map (``source``, ``sizes``, ``dtype``, ``weights``), see
+        ``chipping._windows.link_window_source``.
     """
     check_source(signal)
+    link = None
     source_data, guards = guard_lazy_data(signal.data)
     for guard in guards:
         guard.check()  # a missing chunk is refused now, not read as zeros
@@ -347,6 +357,20 @@ def chip_arrays(
             data = weighted_windows(source_data, bounds, weights)
         else:
             data = sum_grid(source_data, bounds, dtype)
+        if (
+            isinstance(data, da.Array)
+            and ndim == 2
+            and step == (1, 1)
+            and all(_is_dense(b, n) for b, n in zip(bounds, nav_shape))
+        ):
+            link = {
+                "source": source_data,
+                # An in-memory map: tasks read views of it (no halo copies).
+                "array": None if signal._lazy else signal.data,
+                "sizes": size[::-1],
+                "dtype": dtype,
+                "weights": None if kernel == "box" else tuple(weights[::-1]),
+            }
         axes = []
         for i in reversed(range(ndim)):
             src = am.navigation_axes[i]
@@ -376,8 +400,8 @@ def chip_arrays(
     axes.append(energy)
     chipping["Source"] = source
     if isinstance(data, da.Array) and not lazy:  # lazy_output=False
-        data = data.compute()
-    return data, axes, chipping
+        data, link = data.compute(), None
+    return data, axes, chipping, link
 
 
 def scale_times(metadata, chipping: dict) -> None:
@@ -450,7 +474,7 @@ def chip(
     """
     from hyperspy_chipping.signals import ChippedEDSSpectrum, LazyChippedEDSSpectrum
 
-    data, axes, chipping = chip_arrays(
+    data, axes, chipping, link = chip_arrays(
         signal,
         size=size,
         step=step,
@@ -474,9 +498,13 @@ def chip(
         # A variance of the source shape does not fit the chips.
         del metadata.Signal.Noise_properties.variance
     cls = LazyChippedEDSSpectrum if isinstance(data, da.Array) else ChippedEDSSpectrum
-    return cls(
+    out = cls(
         data,
         axes=axes,
         metadata=metadata.as_dictionary(),
         original_metadata=copy.deepcopy(signal.original_metadata.as_dictionary()),
     )
+    if link is not None:
+        # Per-pixel windows are then quantified straight from the map.
+        link_window_source(out, **link)
+    return out

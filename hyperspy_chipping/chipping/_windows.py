@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import os
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import dask.array as da
@@ -143,17 +144,102 @@ def _dense_windows_block(block, sizes, dtype, weights=None):
     return _sliding_windows(rows, 1, sx, nx, dtype)
 
 
-#: Target size of the window sums of one task of :func:`_dense_windows_lazy`.
-WINDOW_CHUNK_BYTES = 32 * 2**20
+#: Target size of the window sums of one task of :func:`_dense_windows_lazy`:
+#: a few MB, so that a task's arrays are reused from the heap rather than
+#: mapped afresh (a fresh page costs ~3 s per GB on a virtual machine).
+WINDOW_CHUNK_BYTES = 8 * 2**20
 
 
-def _dense_windows_lazy(data, sizes, dtype, weights=None):
-    """Windows at every pixel of a dask map, chunk by chunk (bounded memory).
+def map_dense_windows(
+    data, sizes, function, bytes_per_window, out_channels, dtype, args=(), array=None
+):
+    """Map `function` over the step-1 windows of a dask map, chunk by chunk.
 
     Each output chunk holds the windows that start in one source chunk; the
     chunk reads the ``size - 1`` rows and columns after it (an asymmetric
     halo). Every task then needs one chunk and its halo, and no running sum
     ties the chunks of an axis together.
+
+    Parameters
+    ----------
+    data : dask.array.Array
+        (ny, nx, n_channels) map.
+    sizes : tuple of int
+        Window size along (y, x), data order.
+    function : callable
+        ``function(block, *args)`` of a source block holding its halo,
+        returning the (rows, columns, out_channels) values of the windows
+        that start in it.
+    bytes_per_window : int
+        Bytes a task holds per window: chunks are sized from it.
+    out_channels : int or None
+        Values per window (None: the map's channels, with its chunks).
+    dtype : numpy.dtype
+        Output dtype.
+    args : tuple
+        More arguments of `function`: constants or dask Delayed objects
+        (e.g. a model solved in the same graph).
+    array : numpy.ndarray, optional
+        The in-memory map that `data` reads: each task then takes a view of
+        its block and halo, rather than a concatenated copy.
+
+    Returns
+    -------
+    dask.array.Array
+        (ny - sy + 1, nx - sx + 1, out_channels).
+    """
+    side = max(2 * max(sizes), int(np.sqrt(WINDOW_CHUNK_BYTES / bytes_per_window)))
+    if max(data.chunksize[:2]) > side:
+        data = data.rechunk(
+            {0: min(side, data.chunksize[0]), 1: min(side, data.chunksize[1])}
+        )
+    chunks = list(data.chunks)
+    for axis, size in enumerate(sizes):
+        c = list(chunks[axis])
+        # The last chunk must hold a whole window, every chunk the halo.
+        while len(c) > 1 and (c[-1] < size or min(c[:-1]) < size - 1):
+            c[-2:] = [c[-2] + c[-1]]
+        chunks[axis] = tuple(c)
+    data = data.rechunk(tuple(chunks[:2]) + ((data.shape[2],),))
+    out_chunks = [
+        tuple(c[:-1]) + (c[-1] - size + 1,) for c, size in zip(data.chunks, sizes)
+    ]
+    last = data.chunks[2] if out_channels is None else (out_channels,)
+    if array is not None:
+        starts = [np.cumsum((0,) + c[:-1]) for c in out_chunks]
+        return da.map_blocks(
+            _on_view,
+            *args,
+            name=f"dense-windows-{uuid.uuid4().hex}",  # never hash the map
+            array=array,
+            starts=starts,
+            block_chunks=out_chunks,
+            sizes=tuple(sizes),
+            function=function,
+            dtype=dtype,
+            chunks=tuple(out_chunks) + (last,),
+        )
+    depth = {0: (0, sizes[0] - 1), 1: (0, sizes[1] - 1), 2: 0}
+    # map_overlap(trim=False), spelled out so that `args` may hold Delayed.
+    halo = da.overlap.overlap(data, depth=depth, boundary="none")
+    return da.map_blocks(
+        function, halo, *args, dtype=dtype, chunks=tuple(out_chunks) + (last,)
+    )
+
+
+def _on_view(*args, array, starts, block_chunks, sizes, function, block_id=None):
+    """`function` of the view of `array` that a block and its halo cover."""
+    i, j = block_id[:2]
+    y0, x0 = starts[0][i], starts[1][j]
+    ny, nx = block_chunks[0][i], block_chunks[1][j]
+    view = array[y0 : y0 + ny + sizes[0] - 1, x0 : x0 + nx + sizes[1] - 1]
+    return function(view, *args)
+
+
+def _dense_windows_lazy(data, sizes, dtype, weights=None):
+    """Windows at every pixel of a dask map, chunk by chunk (bounded memory).
+
+    See :func:`map_dense_windows`.
 
     Parameters
     ----------
@@ -171,37 +257,12 @@ def _dense_windows_lazy(data, sizes, dtype, weights=None):
     dask.array.Array
         (ny - sy + 1, nx - sx + 1, n_channels) window sums.
     """
-    # Tasks of a few tens of MB: a task holds its chunk, its halo, a row
-    # pass and the output (4-byte sums), and a row of chunks waits for its
-    # neighbours' halos.
+    # A task holds its chunk and halo, a row pass and the output.
     per_pixel = data.shape[2] * max(np.dtype(dtype).itemsize, data.dtype.itemsize)
-    side = max(2 * max(sizes), int(np.sqrt(WINDOW_CHUNK_BYTES / per_pixel)))
-    if max(data.chunksize[:2]) > side:
-        data = data.rechunk(
-            {0: min(side, data.chunksize[0]), 1: min(side, data.chunksize[1])}
-        )
-    chunks = list(data.chunks)
-    for axis, size in enumerate(sizes):
-        c = list(chunks[axis])
-        # The last chunk must hold a whole window, every chunk the halo.
-        while len(c) > 1 and (c[-1] < size or min(c[:-1]) < size - 1):
-            c[-2:] = [c[-2] + c[-1]]
-        chunks[axis] = tuple(c)
-    data = data.rechunk(tuple(chunks))
-    out_chunks = [
-        tuple(c[:-1]) + (c[-1] - size + 1,) for c, size in zip(data.chunks, sizes)
-    ]
-    depth = {0: (0, sizes[0] - 1), 1: (0, sizes[1] - 1), 2: 0}
-    return data.map_overlap(
-        functools.partial(
-            _dense_windows_block, sizes=tuple(sizes), dtype=dtype, weights=weights
-        ),
-        depth=depth,
-        boundary="none",
-        trim=False,
-        dtype=dtype,
-        chunks=tuple(out_chunks) + (data.chunks[2],),
+    function = functools.partial(
+        _dense_windows_block, sizes=tuple(sizes), dtype=dtype, weights=weights
     )
+    return map_dense_windows(data, sizes, function, per_pixel, None, dtype)
 
 
 def _is_dense(bounds: np.ndarray, n: int) -> bool:
@@ -280,3 +341,53 @@ def weighted_windows(data, bounds: list[np.ndarray], weights: list[np.ndarray]):
             acc = term if acc is None else acc + term
         out = acc
     return out
+
+
+#: The private attribute of a lazy window signal linking it to its map.
+_LINK = "_window_source"
+
+
+def link_window_source(signal, source, sizes, dtype, weights=None, array=None):
+    """Remember the map that lazy step-1 window chips were cut from.
+
+    The link holds the name of the chips' dask array: it is trusted only
+    while the chips still hold that array (a copy, a slice, an operation
+    on the data or save/load gives another, and the explicit window sums
+    are then used). Nothing is computed.
+
+    Parameters
+    ----------
+    signal : LazyChippedEDSSpectrum
+        The window chips.
+    source : dask.array.Array
+        (ny, nx, n_channels) map, checked as it is read.
+    sizes : tuple of int
+        Window size along (y, x).
+    dtype : numpy.dtype
+        Accumulator dtype of the window sums.
+    weights : tuple of numpy.ndarray, optional
+        Pixel weights along (y, x) (Gaussian kernel).
+    array : numpy.ndarray, optional
+        The in-memory map that `source` reads, if any.
+    """
+    setattr(
+        signal,
+        _LINK,
+        {
+            "name": signal.data.name,
+            "source": source,
+            "sizes": tuple(int(s) for s in sizes),
+            "dtype": np.dtype(dtype),
+            "weights": None if weights is None else tuple(weights),
+            "array": array,
+        },
+    )
+
+
+def window_source(signal):
+    """The link of :func:`link_window_source`, if it still holds; else None."""
+    link = getattr(signal, _LINK, None)
+    data = signal.data
+    if link is None or not isinstance(data, da.Array) or data.name != link["name"]:
+        return None
+    return link

@@ -120,12 +120,14 @@ def _poisson_covariance(projector, amplitudes, solution, clipped):
 LINGER = 0.1
 
 
-def quantify_block(spectra, n_pixels, solution, params):
+def quantify_block(spectra, n_pixels, solution, params, checked=False):
     """Fit and quantify the chips of one block (BLAS single-threaded).
 
     See :func:`_quantify_block`. `spectra` hold the channels of the
     request's fit range; the channels the solution dropped (the fit starts
     where the summed spectrum says, ``solution["trim"]``) are left out here.
+    `checked`: the caller vouches that the spectra are finite and >= 0
+    (sums of unsigned counts), so they are not checked again.
     """
     spectra = np.asarray(spectra)[..., solution.get("trim", slice(None))]
     lead = spectra.shape[:-1]
@@ -135,14 +137,16 @@ def quantify_block(spectra, n_pixels, solution, params):
     # lingers a moment: dask's next task of a lazy fit comes straight after.
     with single_threaded_blas(linger=LINGER):
         parts = [
-            _quantify_block(flat[i : i + ROWS], npix[i : i + ROWS], solution, params)
+            _quantify_block(
+                flat[i : i + ROWS], npix[i : i + ROWS], solution, params, checked
+            )
             for i in range(0, max(flat.shape[0], 1), ROWS)
         ]
     packed = np.concatenate(parts, axis=0)
     return packed.reshape(lead + (packed.shape[-1],))
 
 
-def _quantify_block(spectra, n_pixels, solution, params):
+def _quantify_block(spectra, n_pixels, solution, params, checked=False):
     """Fit and quantify the chips of one block.
 
     Parameters
@@ -165,13 +169,12 @@ def _quantify_block(spectra, n_pixels, solution, params):
     """
     lead = spectra.shape[:-1]
     raw = np.asarray(spectra)
-    if raw.size and not np.issubdtype(raw.dtype, np.unsignedinteger):
+    if raw.size and not checked and not np.issubdtype(raw.dtype, np.unsignedinteger):
         bad = raw.min() < 0
         if np.issubdtype(raw.dtype, np.floating):
             bad = bad or not np.isfinite(raw).all()
     else:
         bad = False
-    flat = raw.astype(np.float64).reshape(-1, raw.shape[-1])
     if bad:
         raise ValueError(
             "The chip spectra contain NaN, infinite or negative counts; EDS "
@@ -185,7 +188,13 @@ def _quantify_block(spectra, n_pixels, solution, params):
     scale = np.array(
         [1.0 if params["convention"] == "family" else f.main_fraction for f in families]
     )
-    amplitudes = projector.fit(flat)
+    raw = raw.reshape(-1, raw.shape[-1])
+    if solution["exspy_like"]:  # exspy's own least squares, in float64
+        flat = raw.astype(np.float64)
+        amplitudes = projector.fit(flat)
+        counts = flat.sum(axis=1, dtype=np.float64)
+    else:
+        amplitudes, counts, flat = projector.fit_single(raw)
     inten = amplitudes[:, rows] * scale
     chi2, clipped = projector.reduced_chi2(
         flat,
@@ -196,7 +205,6 @@ def _quantify_block(spectra, n_pixels, solution, params):
     )
     cov, var_all = _poisson_covariance(projector, amplitudes, solution, clipped)
     cov *= np.outer(scale, scale)
-    counts = flat.sum(axis=1, dtype=np.float64)
     # Currie's limits from the same covariance (see _detection).
     tensor = solution["covariance_tensor"].reshape(-1, len(rows), len(rows))
     n_lines = len(rows)

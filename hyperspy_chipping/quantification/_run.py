@@ -43,6 +43,7 @@ from hyperspy_chipping.chipping._table import (
     is_complete,
     require_chipping,
 )
+from hyperspy_chipping.chipping._windows import window_source
 from hyperspy_chipping.fitting._design import BACKGROUNDS
 from hyperspy_chipping.fitting._families import default_line, split_xray_line
 from hyperspy_chipping.fitting._linear import single_threaded_blas
@@ -59,6 +60,10 @@ from hyperspy_chipping.quantification._fit import (
     prepare_model,
     solve_model,
     warn_bulk_specimen,
+)
+from hyperspy_chipping.quantification._stream import (
+    stream_window_results,
+    window_calibration_total,
 )
 from hyperspy_chipping.quantification._validate import beam_energy, check_options
 
@@ -266,6 +271,11 @@ def compute_results(
     weight_sum = signal.metadata.Chipping.get_item("kernel_weight_sum")
     if weight_sum is not None:  # Gaussian windows: dose-equivalent pixels
         n_pixels = np.full(nav_shape, float(weight_sum))
+    link = window_source(signal) if data is signal.data else None
+    if link is not None:
+        return _stream_results(
+            signal, request, prep, params, link, fit, n_pixels, solution, packed
+        )
     if isinstance(data, da.Array):
         spectra = data[..., fit]
         if spectra.numblocks[-1] > 1:
@@ -342,14 +352,54 @@ def compute_results(
     return results
 
 
-def _quantify_trimmed(spectra, n_pixels, solution, params):
+def _stream_results(
+    signal, request, prep, params, link, fit, n_pixels, solution, packed
+):
+    """:func:`compute_results` of lazy per-pixel windows, from their map.
+
+    See ``quantification/_stream.py``: the windows are summed a band at a
+    time inside each task and never held; the results carry one more
+    column, ``all_counts`` (each window's counts over every channel).
+    """
+    nav_shape = n_pixels.shape
+    if solution is None:
+        strides = [sl.step or 1 for sl in calibration_subset(nav_shape)]
+        total = window_calibration_total(link, strides, fit)
+        total = total / overlap(signal, nav_shape)
+        (total,) = total.to_delayed(optimize_graph=False).ravel()
+        solution = dask.delayed(solve_model)(total, prep, request["refine"])
+    solved = isinstance(solution, dict)
+    lay = layout(
+        len(request["xray_lines"]),
+        _n_components(solution if solved else prep),
+        _zeta(params),
+        _n_bg(prep),
+    )
+    n_out = max(s.stop for s in lay.values())
+    result = stream_window_results(
+        link,
+        fit,
+        quantify_block if solved else _quantify_trimmed,
+        float(n_pixels.flat[0]),
+        (solution, params),
+        n_out,
+    )
+    lay["all_counts"] = slice(n_out, n_out + 1)
+    if packed:
+        return result, lay
+    results = {name: result[:, sl] for name, sl in lay.items()}
+    results["solution"] = solution
+    return results
+
+
+def _quantify_trimmed(spectra, n_pixels, solution, params, checked=False):
     """:func:`quantify_block` on the channels the solution kept.
 
     The layout of a lazy result is fixed before the summed spectrum is
     known: the amplitudes of elements added automatically (appended after
     the named ones) are left out of it.
     """
-    out = quantify_block(spectra, n_pixels, solution, params)
+    out = quantify_block(spectra, n_pixels, solution, params, checked)
     n_auto = solution["n_auto"]
     if n_auto:
         lay = layout(

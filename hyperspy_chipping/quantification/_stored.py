@@ -32,6 +32,7 @@ import dask.array as da
 import numpy as np
 
 from hyperspy_chipping.chipping._table import flat_chip_index
+from hyperspy_chipping.chipping._windows import window_source
 from hyperspy_chipping.quantification._fit import energy_axis_kev
 from hyperspy_chipping.quantification._run import (
     compute_results,
@@ -151,7 +152,9 @@ def lazy_results(signal, request, prep, params, extra=None):
         ``extra(data)`` computed (None without `extra`).
     """
     data = signal.data
-    if data.size * data.dtype.itemsize <= ONE_PASS_BYTES:
+    # Per-pixel windows linked to their map are never held (_stream.py).
+    linked = window_source(signal) is not None
+    if data.size * data.dtype.itemsize <= ONE_PASS_BYTES and not linked:
         (data,) = dask.compute(data)
         results = compute_results(signal, request, prep, params, data=data)
         return results, None if extra is None else extra(data)
@@ -160,14 +163,21 @@ def lazy_results(signal, request, prep, params, extra=None):
     packed, lay = compute_results(
         signal, request, prep, params, solution=solution, packed=True
     )
+    # Per-pixel windows quantified from their map carry their counts.
+    streamed = "all_counts" in lay
     # Every result is a column slice of one packed array: its blocks are
     # written straight into one numpy array, with no concatenated copies.
-    sources = [packed] + ([] if extra is None else [extra(data)])
+    sources = [packed] + ([] if extra is None or streamed else [extra(data)])
     targets = [np.empty(x.shape, dtype=x.dtype) for x in sources]
     da.store(sources, targets, lock=False)
     arrays = {name: targets[0][:, sl] for name, sl in lay.items()}
     arrays["solution"] = solution
-    return arrays, None if extra is None else targets[1]
+    if extra is None:
+        return arrays, None
+    if streamed:  # as extra(data) would give them: the sums' dtype
+        counts = arrays["all_counts"][:, 0]
+        return arrays, counts.astype(np.zeros(1, dtype=data.dtype).sum().dtype)
+    return arrays, targets[1]
 
 
 def lazy_table_results(signal):

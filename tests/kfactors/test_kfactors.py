@@ -110,10 +110,12 @@ def test_calibrated_kfactors_reproduce_both_phases_exactly(demo, lazy):
     for label, truth in ((2, STO), (1, LFO)):
         row = df[df["label"] == label].iloc[0]
         # Exact ratios (the other elements' noise intensities, counted by
-        # quantify_chips, shift the percentages by ~1e-5 only).
+        # quantify_chips, shift the percentages by ~1e-5 only), to the
+        # single-precision round-off of the chip fit (~1e-7; the calibration
+        # fits in double precision).
         for element, at in truth.items():
             ratio = row[f"at_{element}"] / row["at_O"]
-            assert ratio == pytest.approx(at / truth["O"], rel=1e-9)
+            assert ratio == pytest.approx(at / truth["O"], rel=1e-6)
             assert row[f"at_{element}"] == pytest.approx(at, rel=1e-3)
     prov = chips.metadata.Chipping.KFactors
     assert prov.reference == "Fe_Ka"

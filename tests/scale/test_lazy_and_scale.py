@@ -151,12 +151,14 @@ def test_eager_per_pixel_too_large_is_refused(demo, monkeypatch):
     monkeypatch.setattr(psutil, "virtual_memory", lambda: Small())
     before = demo.data.copy()
     with pytest.raises(
-        MemoryError, match=r"would need about \d+ MiB .*s\.as_lazy\(\)\.chip"
+        MemoryError,
+        match=r"would need about \d+ MiB .*chip\(\.\.\., lazy_output=True\)",
     ):
         demo.chip(5, step=1)
     np.testing.assert_array_equal(demo.data, before)
-    lazy = demo.as_lazy().chip(5, step=1)  # lazy is fine
+    lazy = demo.chip(5, step=1, lazy_output=True)  # lazy is fine
     assert lazy._lazy
+    assert demo.as_lazy().chip(5, step=1)._lazy
 
 
 @pytest.mark.parametrize(
@@ -224,7 +226,9 @@ def test_large_lazy_chip_sets_are_quantified_in_two_passes(demo, monkeypatch):
     windows.quantify_chips(k)
     df = windows.to_dataframe()
     assert len(reads) == 2 * len(set(reads))
-    np.testing.assert_allclose(df["at_La"], expected["at_La"], rtol=1e-9)
+    # Equal to the round-off of the single-precision chip fit (~1e-7 of the
+    # amplitudes: 1e-5 at % is far below any chip's uncertainty).
+    np.testing.assert_allclose(df["at_La"], expected["at_La"], rtol=1e-6, atol=1e-5)
     np.testing.assert_array_equal(df["counts"], expected["counts"])
     assert "spectrum" not in df
 

@@ -1,0 +1,211 @@
+# Copyright 2026 The hyperspy_chipping developers
+#
+# This file is part of hyperspy_chipping.
+#
+# hyperspy_chipping is free software: you can redistribute it and/or modify
+# it under the terms of the GNU General Public License as published by
+# the Free Software Foundation, either version 3 of the License, or
+# (at your option) any later version.
+#
+# hyperspy_chipping is distributed in the hope that it will be useful,
+# but WITHOUT ANY WARRANTY; without even the implied warranty of
+# MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE. See the
+# GNU General Public License for more details.
+#
+# You should have received a copy of the GNU General Public License
+# along with hyperspy_chipping. If not, see <https://www.gnu.org/licenses/#GPL>.
+"""Per-pixel windows quantified straight from the source map, in bands.
+
+A window at every pixel holds each pixel ``size**2`` times: materialised,
+the window spectra of a 500 x 500 px map of 2000 channels take 2 GB, and
+writing them costs more than fitting them. Lazy step-1 window chips keep a
+link to the map they were cut from (``chipping._windows.window_source``); their
+quantification then reads the map chunk by chunk, sums the windows of a
+band of about a thousand at a time in cache, fits and quantifies them, and
+keeps only the per-window results (:func:`stream_window_results`). The
+summed spectrum that calibrates the model is the same as that of the window
+spectra (:func:`window_calibration_total`): a separable weighted sum of the
+map's pixels, each weighted by the number of calibration windows holding it.
+Results equal those of the explicit window stack to round-off.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import dask.array as da
+import numpy as np
+
+from hyperspy_chipping.chipping._windows import (
+    _dense_windows_block,
+    map_dense_windows,
+)
+
+#: Windows summed and quantified together inside a task (in cache).
+BAND_WINDOWS = 1024
+
+
+def _axis_weights(n_source, size, stride, kernel=None) -> np.ndarray:
+    """Times each pixel along an axis lies in the calibration windows.
+
+    The windows start at ``0, stride, 2 * stride, ...`` (of the
+    ``n_source - size + 1`` windows); `kernel` weighs the pixels of each.
+
+    Examples
+    --------
+    >>> _axis_weights(6, 3, 2).tolist()
+    [1.0, 1.0, 2.0, 1.0, 1.0, 0.0]
+    """
+    weights = np.zeros(n_source)
+    kernel = np.ones(size) if kernel is None else np.asarray(kernel, dtype=float)
+    for start in range(0, n_source - size + 1, stride):
+        weights[start : start + size] += kernel
+    return weights
+
+
+def _weighted_block_sum(block, wy, wx, fit):
+    """``sum_ij wy[i] wx[j] block[i, j, fit]`` in float64, row by row."""
+    total = np.zeros(block.shape[2], dtype=np.float64)[fit]
+    for i in np.flatnonzero(wy):
+        row = block[i, :, fit].astype(np.float64)
+        total += wy[i] * (wx @ row)
+    return total[None, None]
+
+
+def window_calibration_total(link, strides, fit):
+    """Summed spectrum of the calibration windows, from the source map.
+
+    Equal to ``windows[::sy, ::sx, fit].sum(axis=(0, 1))`` of the explicit
+    window sums (see ``calibration_subset``) without them: integer counts
+    give the same exact sums.
+
+    Parameters
+    ----------
+    link : dict
+        From :func:`window_source`.
+    strides : tuple of int
+        Calibration stride along (y, x).
+    fit : slice
+        The fit channels.
+
+    Returns
+    -------
+    dask.array.Array
+        (n_fit,) float64.
+    """
+    source = link["source"]
+    weights = link["weights"] or (None, None)
+    wy, wx = (
+        _axis_weights(n, size, stride, kernel)
+        for n, size, stride, kernel in zip(
+            source.shape[:2], link["sizes"], strides, weights
+        )
+    )
+    n_fit = len(range(source.shape[2])[fit])
+    wyd = da.from_array(wy, chunks=(source.chunks[0],))
+    wxd = da.from_array(wx, chunks=(source.chunks[1],))
+    parts = da.map_blocks(
+        lambda block, a, b: _weighted_block_sum(block, a.ravel(), b.ravel(), fit),
+        source.rechunk({2: -1}),
+        wyd[:, None, None],
+        wxd[None, :, None],
+        dtype=np.float64,
+        chunks=((1,) * source.numblocks[0], (1,) * source.numblocks[1], (n_fit,)),
+    )
+    return parts.sum(axis=(0, 1))
+
+
+def _stream_block(
+    block, *args, sizes, dtype, weights, fit, quantify, n_pixels, checked
+):
+    """Window results of one source block (with its halo), band by band.
+
+    Returns (rows, columns, n_out + 1): `quantify`'s packed results, then
+    the window's counts over every channel (the table's ``counts``).
+    """
+    sy, sx = sizes
+    ny, nx = block.shape[0] - sy + 1, block.shape[1] - sx + 1
+    band = max(1, BAND_WINDOWS // max(nx, 1))
+    narrow = None
+    if checked and block.dtype.itemsize <= 2 and block.size:
+        # Two-byte sums (twice as fast) while they provably fit, then one
+        # conversion to the fit's float32.
+        if int(block.max()) * sy * sx <= np.iinfo(np.uint16).max:
+            narrow = np.dtype(np.uint16)
+    parts = []
+    for i0 in range(0, ny, band):
+        i1 = min(i0 + band, ny)
+        rows = block[i0 : i1 + sy - 1]
+        if narrow is not None:
+            windows = _dense_windows_block(rows, sizes, narrow).astype(dtype)
+        else:
+            windows = _dense_windows_block(rows, sizes, dtype, weights)
+        # (float32 windows hold integers below 2**24: their sums are exact.)
+        counts = windows.sum(axis=-1).astype(np.float64)
+        npix = np.full(windows.shape[:2], n_pixels)
+        packed = quantify(windows[..., fit], npix, *args, checked=checked)
+        parts.append(np.concatenate([packed, counts[..., None]], axis=-1))
+    return np.concatenate(parts, axis=0)
+
+
+def stream_window_results(link, fit, quantify, n_pixels, args, n_out):
+    """Per-window packed results straight from the source map (lazy).
+
+    Parameters
+    ----------
+    link : dict
+        From :func:`window_source`.
+    fit : slice
+        The fit channels.
+    quantify : callable
+        ``quantify(spectra, n_pixels, *args)`` -> (..., n_out) packed
+        results (``quantify_block``).
+    n_pixels : float
+        Pixels (dose-equivalent pixels for a Gaussian kernel) per window.
+    args : tuple
+        The solution (solved, or a dask Delayed) and the parameters.
+    n_out : int
+        Columns of the packed results.
+
+    Returns
+    -------
+    dask.array.Array
+        (n_windows, n_out + 1): the packed results, then each window's
+        counts over every channel.
+    """
+    source = link["source"]
+    sizes, dtype = link["sizes"], link["dtype"]
+    checked = False
+    if (
+        link["weights"] is None
+        and np.issubdtype(source.dtype, np.unsignedinteger)
+        and np.iinfo(source.dtype).max * int(np.prod(sizes)) < 2**24
+    ):
+        # Sums of unsigned counts below 2**24 are exact in float32: the
+        # windows are summed straight into the fit's precision (no
+        # conversion pass), and need no check (they cannot be negative).
+        dtype, checked = np.dtype(np.float32), True
+    # Per window in a task: its share of the source chunk, its window sums
+    # (a band at a time) and its results.
+    per_window = source.shape[2] * source.dtype.itemsize + 8 * (n_out + 1)
+    function = functools.partial(
+        _stream_block,
+        sizes=sizes,
+        dtype=dtype,
+        weights=link["weights"],
+        fit=fit,
+        quantify=quantify,
+        n_pixels=float(n_pixels),
+        checked=checked,
+    )
+    windows = map_dense_windows(
+        source,
+        sizes,
+        function,
+        per_window,
+        n_out + 1,
+        np.float64,
+        args,
+        array=link.get("array"),
+    )
+    return windows.reshape(-1, n_out + 1)

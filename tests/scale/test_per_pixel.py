@@ -1,0 +1,184 @@
+# Copyright 2026 The hyperspy_chipping developers
+#
+# This file is part of hyperspy_chipping.
+#
+# hyperspy_chipping is free software: you can redistribute it and/or modify
+# it under the terms of the GNU General Public License as published by
+# the Free Software Foundation, either version 3 of the License, or
+# (at your option) any later version.
+#
+# hyperspy_chipping is distributed in the hope that it will be useful,
+# but WITHOUT ANY WARRANTY; without even the implied warranty of
+# MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE. See the
+# GNU General Public License for more details.
+#
+# You should have received a copy of the GNU General Public License
+# along with hyperspy_chipping. If not, see <https://www.gnu.org/licenses/#GPL>.
+"""Per-pixel windows: lazy output, quantified straight from the map (issue 14)."""
+
+import dask.array as da
+import numpy as np
+import pandas as pd
+import pytest
+
+from hyperspy_chipping.chipping import _chip
+from hyperspy_chipping.chipping._windows import window_source
+from hyperspy_chipping.data import sto_lfo_cross_section
+from hyperspy_chipping.quantification._run import calibration_subset
+from hyperspy_chipping.quantification._stream import window_calibration_total
+
+
+@pytest.fixture(scope="module")
+def demo():
+    s = sto_lfo_cross_section((60, 45), seed=4)
+    s.set_signal_type("EDS_TEM_chipped")
+    return s
+
+
+def _kfactors(demo):
+    return demo.metadata.Simulation.kfactors.as_dictionary()
+
+
+def _table(chips, k):
+    chips.quantify_chips(k)
+    return chips.to_dataframe()
+
+
+def _numeric(df):
+    return [c for c in df.columns if df[c].dtype.kind in "fiub"]
+
+
+def _assert_same_table(df, expected):
+    """Equal to the round-off of the single-precision chip fit.
+
+    Counts and geometry are exact; fitted values agree to ~1e-7 of the
+    amplitudes (1e-6 relative, or 1e-5 in the at % of an absent element).
+    """
+    assert list(df.columns) == list(expected.columns)
+    for column in _numeric(expected):
+        a, b = df[column].to_numpy(), expected[column].to_numpy()
+        if column in ("chip_id", "row", "col", "y0", "y1", "x0", "x1", "counts"):
+            np.testing.assert_array_equal(a, b, err_msg=column)
+        elif a.dtype.kind == "b":
+            # A flag on a threshold may flip at round-off: almost never.
+            assert (a != b).mean() < 1e-3, column
+        else:
+            np.testing.assert_allclose(
+                a, b, rtol=1e-6, atol=1e-5, equal_nan=True, err_msg=column
+            )
+
+
+@pytest.mark.parametrize(
+    "size, kernel", [(3, "box"), (5, "box"), (4, "box"), (5, "gaussian")]
+)
+def test_streamed_windows_equal_the_explicit_stack(demo, size, kernel):
+    k = _kfactors(demo)
+    expected = _table(demo.chip(size, step=1, kernel=kernel, lazy_output=False), k)
+    windows = demo.chip(size, step=1, kernel=kernel, lazy_output=True)
+    assert window_source(windows) is not None  # the streamed path
+    _assert_same_table(_table(windows, k), expected)
+    # The results are stored: a second table computes nothing new.
+    q = windows.metadata.Chipping.Quantification
+    assert "atomic_percent" in q and q.atomic_percent.shape[0] == len(expected)
+
+
+def test_streamed_windows_of_a_lazy_map(demo):
+    k = _kfactors(demo)
+    expected = _table(demo.chip(5, step=1, lazy_output=False), k)
+    lazy = demo.as_lazy()
+    lazy.data = lazy.data.rechunk((17, 23, 2000))  # chunks unlike the windows'
+    windows = lazy.chip(5, step=1)
+    assert window_source(windows)["array"] is None  # read through dask
+    _assert_same_table(_table(windows, k), expected)
+
+
+def test_a_copy_or_slice_drops_the_link_and_stays_right(demo):
+    k = _kfactors(demo)
+    windows = demo.chip(5, step=1, lazy_output=True)
+    expected = _table(windows.deepcopy(), k)  # a copy: explicit window sums
+    assert window_source(windows.deepcopy()) is None
+    _assert_same_table(_table(windows, k), expected)
+    # A slice is quantified as a chip set of its own (its own summed
+    # spectrum), from its explicit window sums.
+    part = windows.inav[10:20, 5:15]
+    assert window_source(part) is None
+    explicit = demo.chip(5, step=1, lazy_output=False).inav[10:20, 5:15]
+    _assert_same_table(_table(part, k), _table(explicit, k))
+
+
+def test_calibration_total_is_that_of_the_window_spectra(demo):
+    windows = demo.chip(5, step=1, lazy_output=True)
+    nav_shape = windows.data.shape[:2]
+    fit = slice(13, 1900)
+    strides = [sl.step or 1 for sl in calibration_subset(nav_shape)]
+    explicit = demo.chip(5, step=1, lazy_output=False).data
+    expected = explicit[calibration_subset(nav_shape) + (fit,)].sum(
+        axis=(0, 1), dtype=float
+    )
+    total = window_calibration_total(window_source(windows), strides, fit)
+    np.testing.assert_array_equal(total.compute(), expected)  # exact integers
+
+
+def test_window_spectra_on_demand(demo):
+    windows = demo.chip(3, step=1, lazy_output=True)
+    windows.quantify_chips(_kfactors(demo))
+    df = windows.to_dataframe(spectra=True)
+    row = df.iloc[123]
+    y0, x0 = int(row["y0"]), int(row["x0"])
+    hand = demo.data[y0 : y0 + 3, x0 : x0 + 3].sum(axis=(0, 1))
+    np.testing.assert_array_equal(row["spectrum"], hand)
+    assert int(row["counts"]) == int(hand.sum())
+
+
+def test_lazy_output_default_follows_the_window_stack_size(demo, monkeypatch):
+    stack = 56 * 41 * 2000 * 4  # 5 x 5 windows of the 60 x 45 demo, uint32
+    assert not demo.chip(5, step=1)._lazy  # 25 MB: below 256 MiB
+    assert not demo.chip(5)._lazy  # a grid never holds a pixel twice
+    monkeypatch.setattr(_chip, "LAZY_WINDOWS_BYTES", stack - 1)
+    windows = demo.chip(5, step=1)
+    assert windows._lazy and isinstance(windows.data, da.Array)
+    assert not demo.chip(5, step=5)._lazy
+    assert not demo.chip(5, step=1, lazy_output=False)._lazy
+    assert demo.chip(15, lazy_output=True)._lazy
+    assert not demo.as_lazy().chip(5, lazy_output=False)._lazy
+
+
+def test_lazy_output_reads_the_map_without_copying_it(demo):
+    demo = demo.deepcopy()  # changed below
+    before = demo.data.copy()
+    windows = demo.chip(5, step=1, lazy_output=True)
+    np.testing.assert_array_equal(demo.data, before)
+    # The chips read the map when computed: a change of the map shows, as
+    # with a view from inav (documented).
+    demo.data[:5, :5] += 1
+    assert int(windows.data[0, 0].sum().compute()) == int(demo.data[:5, :5].sum())
+
+
+@pytest.mark.parametrize("value", ["yes", 1, np.float64(0.0)])
+def test_lazy_output_must_be_a_bool(demo, value):
+    with pytest.raises(TypeError, match=r"`lazy_output` must be None, True or False"):
+        demo.chip(5, step=1, lazy_output=value)
+
+
+def test_streamed_windows_on_a_distributed_cluster(demo):
+    distributed = pytest.importorskip("distributed")
+    k = _kfactors(demo)
+    expected = _table(demo.chip(5, step=1, lazy_output=False), k)
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster),
+    ):
+        windows = demo.as_lazy().chip(5, step=1)
+        assert window_source(windows) is not None
+        df = _table(windows, k)
+    _assert_same_table(df, expected)
+
+
+def test_streamed_table_round_trips_through_parquet(demo, tmp_path):
+    windows = demo.chip(3, step=1, lazy_output=True)
+    df = _table(windows, _kfactors(demo))
+    df.to_parquet(tmp_path / "w.parquet")
+    back = pd.read_parquet(tmp_path / "w.parquet")
+    pd.testing.assert_frame_equal(back, df)
