@@ -197,18 +197,20 @@ def calibrate(
     w = channel_weights(np.clip(y, 1.0, None))
     cal, a = calibration, None
     if refine:
+        fit = (families, channels, background, order, beam_energy)
         try:
-            cal = _levenberg_marquardt(
-                y,
-                w,
-                *_bounds(calibration, families),
-                families,
-                channels,
-                background,
-                order,
-                beam_energy,
-                window=window,
-            )
+            start, lo, hi = _bounds(calibration, families)
+            high = resolution_channels(calibration, channels, families)
+            if high is not None:
+                # The resolution from the K lines above RESOLUTION_FROM
+                # (with the offset and gain; see resolution_channels), then
+                # offset and gain from every channel, the resolution held.
+                start = _levenberg_marquardt(
+                    y, w * high, start, lo, hi, *fit, window=window
+                )
+                lo, hi = lo.copy(), hi.copy()
+                lo[2] = hi[2] = start.fwhm_mnka
+            cal = _levenberg_marquardt(y, w, start, lo, hi, *fit, window=window)
         except np.linalg.LinAlgError as err:  # pragma: no cover
             warnings.warn(
                 f"The calibration refinement failed ({err}); the energy "
@@ -229,6 +231,61 @@ def calibrate(
     w = channel_weights(model)
     _logger.info("calibration: %s", cal)
     return cal, w, model
+
+
+RESOLUTION_FROM = 1.0
+MIN_RESOLUTION_WEIGHT = 0.2
+
+
+def resolution_channels(calibration, channels, families):
+    """Channels (a 0/1 mask) that refine the detector resolution, or None.
+
+    The channels within 2 FWHM of the K lines at or above
+    ``RESOLUTION_FROM`` (1 keV); without such a line, of any line above it;
+    None (every channel) if the model has no line above 1 keV.
+
+    The resolution is a property of the detector (Fano and electronic
+    noise), the same for every line at one energy; it is best measured where
+    the line shape is best known. Below ~1 keV the detected shapes carry
+    what the model knows least (the window's absorption edges, incomplete
+    charge collection and its low-energy tail, the zero-peak tail); L and M
+    families are complexes of many lines whose ratios (tabulated to 5-60 %,
+    refined on the same spectrum) trade with the width. K families are a
+    Kα1/Kα2 doublet of known ratio and splitting and a Kβ group: fitted on
+    them, the width is not widened to absorb another family's misfit.
+
+    Examples
+    --------
+    >>> from hyperspy_chipping.fitting._families import physics_families
+    >>> cal = Calibration(0.0, 0.01, 130.0)
+    >>> fams = physics_families(["Fe", "O", "Pt"], 200.0, (0.2, 20.0))
+    >>> mask = resolution_channels(cal, np.arange(20, 2000), fams)
+    >>> e = cal.centres(np.arange(20, 2000))
+    >>> [float(mask[np.argmin(abs(e - x))]) for x in (0.525, 2.05, 6.40, 9.44)]
+    [0.0, 0.0, 1.0, 0.0]
+    >>> o = [f for f in fams if f.element == "O"]
+    >>> resolution_channels(cal, np.arange(20, 2000), o) is None  # O K alone
+    True
+    """
+    energies = calibration.centres(channels)
+
+    def lines_above(k_only):
+        return [
+            float(e)
+            for f in families
+            if not getattr(f, "kind", None) and (f.shell == "K" or not k_only)
+            for e, w in zip(f.energies, f.weights)
+            if float(e) >= RESOLUTION_FROM and float(w) >= MIN_RESOLUTION_WEIGHT
+        ]
+
+    lines = lines_above(True) or lines_above(False)
+    if not lines:
+        return None
+    lines = np.array(lines)
+    fwhm = physics.fwhm_at_energy(lines, calibration.fwhm_mnka)
+    near = np.abs(energies[:, None] - lines[None, :]) <= 2 * fwhm[None, :]
+    mask = near.any(axis=1) & (energies >= RESOLUTION_FROM)
+    return mask.astype(float) if mask.any() else None
 
 
 def _bounds(calibration, families):
@@ -289,6 +346,7 @@ def _levenberg_marquardt(
         return cal, a, coef, solve, residual, residual @ residual
 
     q = np.array([start.offset, start.scale, start.fwhm_mnka], dtype=float)
+    fixed = np.asarray(lo) >= np.asarray(hi)
     state, damping = evaluate(q), 1e-3
     n_peaks = len(families)
     for _ in range(max_iterations):
@@ -304,6 +362,7 @@ def _levenberg_marquardt(
         )
         # Kaufman: the model's change, less what the amplitudes absorb.
         jac = -sqrt_w[:, None] * (slope - a @ solve(a.T @ (w[:, None] * slope)))
+        jac[:, fixed] = 0.0  # a parameter whose bounds meet is held
         normal, gradient = jac.T @ jac, jac.T @ residual
         diagonal = np.diag(normal).copy()
         diagonal[diagonal == 0] = 1.0

@@ -46,6 +46,7 @@ import functools
 import numpy as np
 
 from hyperspy_chipping.fitting import _xray_families as physics
+from hyperspy_chipping.fitting._artefacts import PILE_UP_FRACTION
 from hyperspy_chipping.fitting._design import peak_columns
 from hyperspy_chipping.fitting._residual_peaks import (  # noqa: F401 (re-exported)
     THRESHOLD,
@@ -103,7 +104,6 @@ COMMON_CONSISTENCY = 0.5
 PILE_UP_FAMILIES = 4
 #: Largest pile-up peak, as a fraction of the geometric mean of its two
 #: lines' counts (~1 % at STEM count rates).
-PILE_UP_FRACTION = 0.02
 
 
 def energy_tolerance(energy, calibration) -> float:
@@ -217,7 +217,7 @@ def sum_peaks_at(energy, families, counts, peak_counts, tol):
 #: their rate depends on the count rate and dead time, and a sum peak inside
 #: a family's range (Pt La + Pt Ma at 11.5 keV, among the Pt Lb lines) would
 #: trade counts with that family's refined ratios.
-AUTO_ARTEFACTS = ("Si escape peak of ",)
+AUTO_ARTEFACTS = ("Si escape peak of ", "pile-up peak of ")
 #: Artefacts are added only above this energy (keV): below, a sum peak of
 #: light lines (C Ka + C Ka at 0.55 keV) cannot be told from O Ka.
 MIN_ARTEFACT_ENERGY = 1.0
@@ -309,6 +309,19 @@ def identify_peak(
     excess = None if counts is None else peak["counts"]
     artefacts = artefact_candidates(energy, families, counts, excess, width=tol)
     artefacts += sum_peaks_at(energy, families, counts, excess, tol)
+    if counts is not None:
+        # A sum peak whose companion self pile-up is missing is not one.
+        from hyperspy_chipping.fitting._artefacts import artefact_for
+
+        artefacts = [
+            a
+            for a in artefacts
+            if not a.startswith("pile-up")
+            or (art := artefact_for(a, families)) is None
+            or _consistent(
+                art, peak, families, counts, residual, weights, calibration, channels
+            )
+        ]
     if artefacts:
         return {"kind": "artefact", "line": artefacts[0]}
     ranked = _rank_elements(
@@ -438,7 +451,11 @@ def search_unnamed_elements(
         Added element (or artefact key, e.g. ``"Ti_Ka_escape"``, with
         ``artefact=True``) -> the peak (line and energy) that called for it.
     """
-    from hyperspy_chipping.fitting._artefacts import artefact_for
+    from hyperspy_chipping.fitting._artefacts import (
+        artefact_for,
+        internal_fluorescence_family,
+        si_is_internal,
+    )
     from hyperspy_chipping.fitting._families import physics_families
 
     y = np.asarray(spectrum, dtype=float)
@@ -469,21 +486,50 @@ def search_unnamed_elements(
                 energy_range,
                 counts,
             )
+            keys = {f.key for f in list(families) + pending}
             if (
                 cause["kind"] == "artefact"
                 and cause["line"].startswith(AUTO_ARTEFACTS)
                 and _resolved(peak, families, calibration)
             ):
                 art = artefact_for(cause["line"], families)
-                keys = {f.key for f in list(families) + pending}
-                if art is not None and art.key not in keys:
+                if (
+                    art is not None
+                    and art.key not in keys
+                    and _detectable(art, families, counts, model, calibration, channels)
+                    and _consistent(
+                        art,
+                        peak,
+                        families,
+                        counts,
+                        residual,
+                        weights,
+                        calibration,
+                        channels,
+                    )
+                ):
                     new[art.key] = {
                         "line": cause["line"],
                         "energy": peak["energy"],
                         "artefact": True,
                     }
                     pending.append(art)
-            if cause["kind"] == "element" and cause["element"] in SYSTEM_ELEMENTS:
+            if (
+                cause["kind"] == "element"
+                and cause["line"] == "Si_Ka"
+                and si_is_internal(peak["counts"], y, calibration.centres(channels))
+            ):
+                # No larger than the detector's own Si K peak can be: the
+                # detector's (see _artefacts.si_is_internal).
+                art = internal_fluorescence_family()
+                if art.key not in keys:
+                    new[art.key] = {
+                        "line": "Si internal fluorescence (detector)",
+                        "energy": peak["energy"],
+                        "artefact": True,
+                    }
+                    pending.append(art)
+            elif cause["kind"] == "element" and cause["element"] in SYSTEM_ELEMENTS:
                 element = cause["element"]
                 new[element] = {"line": cause["line"], "energy": peak["energy"]}
                 pending += physics_families([element], beam_energy, energy_range)
@@ -493,3 +539,66 @@ def search_unnamed_elements(
         added.update(new)
         model, counts = refit(families)
     return families, added
+
+
+def _main_line_counts(families, counts):
+    """Counts of every family's main line, by line name (e.g. "Pt_La")."""
+    out = {}
+    for fam, n in zip(families, counts):
+        main = float(np.sum(np.asarray(fam.weights)[np.asarray(fam.main)]))
+        out[fam.line] = max(float(n), 0.0) * main
+    return out
+
+
+def _consistent(
+    artefact, peak, families, counts, residual, weights, calibration, channels
+) -> bool:
+    """Whether the self pile-up that a sum peak of two lines implies is there.
+
+    Pile-up counts go as the product of the two lines' rates: a sum peak of
+    lines i and j of ``X`` counts implies one of ``X N_k**2 / (2 N_i N_j)``
+    at ``2 E_k`` for the stronger parent k. If the residual there is below
+    that by more than 3 standard deviations, the peak is not pile-up (e.g.
+    a line missing from the table: Pt Lβ5 at 11.56 keV lies where Pt Lα +
+    Pt Mα pile up, at 11.49 keV). A check outside the fit range is passed.
+    """
+    if artefact.kind != "pile-up" or artefact.parents[0] == artefact.parents[-1]:
+        return True
+    lines = _main_line_counts(families, counts)
+    by_line = {f.line: f for f in families}
+    n_i, n_j = (lines.get(p, 0.0) for p in artefact.parents)
+    strong = max(artefact.parents, key=lambda p: lines.get(p, 0.0))
+    if n_i <= 0 or n_j <= 0 or strong not in by_line:
+        return True
+    energy = 2 * float(by_line[strong].main_energy)
+    e = calibration.centres(channels)
+    if not e[0] < energy < e[-1]:
+        return True
+    expected = peak["counts"] * lines[strong] ** 2 / (2 * n_i * n_j)
+    sigma = float(physics.fwhm_at_energy(energy, calibration.fwhm_mnka))
+    sigma *= physics.SIGMA_PER_FWHM
+    kernel = np.exp(-0.5 * ((e - energy) / sigma) ** 2)
+    kernel *= calibration.scale / (sigma * np.sqrt(2 * np.pi))
+    den = float(kernel**2 @ weights)
+    measured = float((kernel * weights) @ residual) / den
+    return bool(expected - measured <= 3.0 / np.sqrt(den))
+
+
+def _detectable(artefact, families, counts, model, calibration, channels) -> bool:
+    """Whether a pile-up peak's parents are strong enough for it to be seen.
+
+    (:func:`~._artefacts.pile_up_detectable`, the background being the
+    model within 1.2 FWHM of the sum peak.) Escape peaks always are.
+    """
+    from hyperspy_chipping.fitting._artefacts import pile_up_detectable
+
+    if artefact.kind != "pile-up":
+        return True
+    line_counts = _main_line_counts(families, counts)
+    parents = [line_counts.get(p, 0.0) for p in artefact.parents]
+    energy = float(artefact.main_energy)
+    fwhm = float(physics.fwhm_at_energy(energy, calibration.fwhm_mnka))
+    e = calibration.centres(channels)
+    under = np.abs(e - energy) <= 1.2 * fwhm
+    background = float(np.clip(np.asarray(model, float)[under], 0, None).sum())
+    return pile_up_detectable((parents[0], parents[-1]), background)
