@@ -212,6 +212,11 @@ def pile_up_detectable(parent_counts, background_counts) -> bool:
     -------
     bool
 
+    Raises
+    ------
+    ValueError
+        If `parent_counts` does not hold two counts.
+
     Examples
     --------
     >>> pile_up_detectable((1e6, 1e6), 1e4)  # up to 2e4 counts over 1e4
@@ -219,6 +224,10 @@ def pile_up_detectable(parent_counts, background_counts) -> bool:
     >>> pile_up_detectable((1e4, 1e4), 1e4)  # 200 counts under L_D = 468
     False
     """
+    if len(parent_counts) != 2:
+        raise ValueError(
+            f"parent_counts must hold the counts of two lines, got {parent_counts!r}."
+        )
     first, second = (max(float(c), 0.0) for c in parent_counts)
     largest = PILE_UP_FRACTION * np.sqrt(first * second)
     limit = 2.71 + 4.65 * np.sqrt(max(float(background_counts), 0.0))
@@ -247,6 +256,11 @@ def internal_fluorescence_fraction(energy, dead_layer_nm=None) -> np.ndarray:
     -------
     numpy.ndarray
 
+    Raises
+    ------
+    ValueError
+        If `dead_layer_nm` is negative.
+
     Examples
     --------
     >>> q = internal_fluorescence_fraction(np.array([1.8, 2.0, 6.4]))
@@ -257,6 +271,8 @@ def internal_fluorescence_fraction(energy, dead_layer_nm=None) -> np.ndarray:
     """
     if dead_layer_nm is None:
         dead_layer_nm = _nominal_dead_layer()
+    if not float(dead_layer_nm) >= 0:
+        raise ValueError(f"dead_layer_nm must be >= 0 (nm), got {dead_layer_nm!r}.")
     e = np.asarray(energy, dtype=float)
     above = e > SI_K_EDGE
     edge = physics.xraydb.xray_edge("Si", "K")
