@@ -366,3 +366,135 @@ def si_is_internal(peak_counts, spectrum, energies) -> bool:
     """
     bound = expected_internal_fluorescence(spectrum, energies, DEAD_LAYER_MAX_NM)
     return bool(0 < float(peak_counts) <= bound)
+
+
+def _main_line_counts(families, counts):
+    """Counts of every family's main line, by line name (e.g. "Pt_La")."""
+    out = {}
+    for fam, n in zip(families, counts):
+        main = float(np.sum(np.asarray(fam.weights)[np.asarray(fam.main)]))
+        out[fam.line] = max(float(n), 0.0) * main
+    return out
+
+
+def pile_up_consistent(
+    artefact, peak, families, counts, residual, weights, calibration, channels
+) -> bool:
+    """Whether the self pile-up that a sum peak of two lines implies is there.
+
+    Pile-up counts go as the product of the two lines' rates: a sum peak of
+    lines i and j of ``X`` counts implies one of ``X N_k**2 / (2 N_i N_j)``
+    at ``2 E_k`` for the stronger parent k. If the residual there is below
+    that by more than 3 standard deviations, the peak is not pile-up (e.g.
+    a line missing from the table: Pt Lβ5 at 11.56 keV lies where Pt Lα +
+    Pt Mα pile up, at 11.49 keV). A check outside the fit range is passed.
+
+    Parameters
+    ----------
+    artefact : ArtefactFamily
+        The candidate pile-up peak.
+    peak : dict
+        The residual peak (``counts``: its area).
+    families : list of Family
+        The model's families.
+    counts : numpy.ndarray
+        Fitted counts of every family.
+    residual, weights : numpy.ndarray
+        Summed spectrum less the model, and ``1 / variance``, per fit channel.
+    calibration : Calibration
+        Energy axis and resolution.
+    channels : numpy.ndarray
+        Fit channel indices.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> from hyperspy_chipping.fitting._design import Calibration
+    >>> from hyperspy_chipping.fitting._families import physics_families
+    >>> cal, ch = Calibration(0.0, 0.01, 130.0), np.arange(2000)
+    >>> fams = physics_families(["Cu", "Fe"], 200.0, (0.2, 20.0))
+    >>> cu, fe = fams[0], fams[2]
+    >>> pile = pile_up_family(cu, fe)  # Cu Ka + Fe Ka at 14.45 keV
+    >>> counts = np.array([1e6, 0.0, 1e6, 0.0])
+    >>> flat = np.zeros(2000)  # nothing at 2 x Cu Ka (16.08 keV)
+    >>> pile_up_consistent(pile, {"counts": 1e4}, fams, counts, flat,
+    ...                    np.full(2000, 1e-3), cal, ch)
+    False
+    >>> pile_up_consistent(pile, {"counts": 10.0}, fams, counts, flat,
+    ...                    np.full(2000, 1e-3), cal, ch)
+    True
+    """
+    if artefact.kind != "pile-up" or artefact.parents[0] == artefact.parents[-1]:
+        return True
+    lines = _main_line_counts(families, counts)
+    by_line = {f.line: f for f in families}
+    n_i, n_j = (lines.get(p, 0.0) for p in artefact.parents)
+    strong = max(artefact.parents, key=lambda p: lines.get(p, 0.0))
+    if n_i <= 0 or n_j <= 0 or strong not in by_line:
+        return True
+    energy = 2 * float(by_line[strong].main_energy)
+    e = calibration.centres(channels)
+    if not e[0] < energy < e[-1]:
+        return True
+    expected = peak["counts"] * lines[strong] ** 2 / (2 * n_i * n_j)
+    sigma = float(physics.fwhm_at_energy(energy, calibration.fwhm_mnka))
+    sigma *= physics.SIGMA_PER_FWHM
+    kernel = np.exp(-0.5 * ((e - energy) / sigma) ** 2)
+    kernel *= calibration.scale / (sigma * np.sqrt(2 * np.pi))
+    den = float(kernel**2 @ weights)
+    measured = float((kernel * weights) @ residual) / den
+    return bool(expected - measured <= 3.0 / np.sqrt(den))
+
+
+def pile_up_in_reach(artefact, families, counts, model, calibration, channels) -> bool:
+    """Whether a pile-up peak's parents are strong enough for it to be seen.
+
+    (:func:`pile_up_detectable`, the parents' main-line counts against the
+    background of `model` within 1.2 FWHM of the sum peak.) Other
+    artefacts always are.
+
+    Parameters
+    ----------
+    artefact : ArtefactFamily
+        The candidate artefact.
+    families : list of Family
+        The model's families.
+    counts : numpy.ndarray
+        Fitted counts of every family.
+    model : numpy.ndarray
+        The fitted model of the summed spectrum, per fit channel.
+    calibration : Calibration
+        Energy axis and resolution.
+    channels : numpy.ndarray
+        Fit channel indices.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> from hyperspy_chipping.fitting._design import Calibration
+    >>> from hyperspy_chipping.fitting._families import physics_families
+    >>> cal, ch = Calibration(0.0, 0.01, 130.0), np.arange(2000)
+    >>> cu = physics_families(["Cu"], 200.0, (0.2, 20.0))
+    >>> pile = pile_up_family(cu[0], cu[0])
+    >>> model = np.full(2000, 100.0)  # ~5000 counts under 16.08 keV
+    >>> pile_up_in_reach(pile, cu, np.array([1e6, 0.0]), model, cal, ch)
+    True
+    >>> pile_up_in_reach(pile, cu, np.array([1e4, 0.0]), model, cal, ch)
+    False
+    """
+    if artefact.kind != "pile-up":
+        return True
+    line_counts = _main_line_counts(families, counts)
+    parents = [line_counts.get(p, 0.0) for p in artefact.parents]
+    energy = float(artefact.main_energy)
+    fwhm = float(physics.fwhm_at_energy(energy, calibration.fwhm_mnka))
+    e = calibration.centres(channels)
+    under = np.abs(e - energy) <= 1.2 * fwhm
+    background = float(np.clip(np.asarray(model, float)[under], 0, None).sum())
+    return pile_up_detectable((parents[0], parents[-1]), background)

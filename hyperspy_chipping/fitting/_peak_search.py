@@ -46,7 +46,12 @@ import functools
 import numpy as np
 
 from hyperspy_chipping.fitting import _xray_families as physics
-from hyperspy_chipping.fitting._artefacts import PILE_UP_FRACTION
+from hyperspy_chipping.fitting._artefacts import (
+    PILE_UP_FRACTION,
+    artefact_for,
+    pile_up_consistent,
+    pile_up_in_reach,
+)
 from hyperspy_chipping.fitting._design import peak_columns
 from hyperspy_chipping.fitting._residual_peaks import (  # noqa: F401 (re-exported)
     THRESHOLD,
@@ -311,14 +316,12 @@ def identify_peak(
     artefacts += sum_peaks_at(energy, families, counts, excess, tol)
     if counts is not None:
         # A sum peak whose companion self pile-up is missing is not one.
-        from hyperspy_chipping.fitting._artefacts import artefact_for
-
         artefacts = [
             a
             for a in artefacts
             if not a.startswith("pile-up")
             or (art := artefact_for(a, families)) is None
-            or _consistent(
+            or pile_up_consistent(
                 art, peak, families, counts, residual, weights, calibration, channels
             )
         ]
@@ -452,7 +455,6 @@ def search_unnamed_elements(
         ``artefact=True``) -> the peak (line and energy) that called for it.
     """
     from hyperspy_chipping.fitting._artefacts import (
-        artefact_for,
         internal_fluorescence_family,
         si_is_internal,
     )
@@ -496,8 +498,10 @@ def search_unnamed_elements(
                 if (
                     art is not None
                     and art.key not in keys
-                    and _detectable(art, families, counts, model, calibration, channels)
-                    and _consistent(
+                    and pile_up_in_reach(
+                        art, families, counts, model, calibration, channels
+                    )
+                    and pile_up_consistent(
                         art,
                         peak,
                         families,
@@ -539,66 +543,3 @@ def search_unnamed_elements(
         added.update(new)
         model, counts = refit(families)
     return families, added
-
-
-def _main_line_counts(families, counts):
-    """Counts of every family's main line, by line name (e.g. "Pt_La")."""
-    out = {}
-    for fam, n in zip(families, counts):
-        main = float(np.sum(np.asarray(fam.weights)[np.asarray(fam.main)]))
-        out[fam.line] = max(float(n), 0.0) * main
-    return out
-
-
-def _consistent(
-    artefact, peak, families, counts, residual, weights, calibration, channels
-) -> bool:
-    """Whether the self pile-up that a sum peak of two lines implies is there.
-
-    Pile-up counts go as the product of the two lines' rates: a sum peak of
-    lines i and j of ``X`` counts implies one of ``X N_k**2 / (2 N_i N_j)``
-    at ``2 E_k`` for the stronger parent k. If the residual there is below
-    that by more than 3 standard deviations, the peak is not pile-up (e.g.
-    a line missing from the table: Pt Lβ5 at 11.56 keV lies where Pt Lα +
-    Pt Mα pile up, at 11.49 keV). A check outside the fit range is passed.
-    """
-    if artefact.kind != "pile-up" or artefact.parents[0] == artefact.parents[-1]:
-        return True
-    lines = _main_line_counts(families, counts)
-    by_line = {f.line: f for f in families}
-    n_i, n_j = (lines.get(p, 0.0) for p in artefact.parents)
-    strong = max(artefact.parents, key=lambda p: lines.get(p, 0.0))
-    if n_i <= 0 or n_j <= 0 or strong not in by_line:
-        return True
-    energy = 2 * float(by_line[strong].main_energy)
-    e = calibration.centres(channels)
-    if not e[0] < energy < e[-1]:
-        return True
-    expected = peak["counts"] * lines[strong] ** 2 / (2 * n_i * n_j)
-    sigma = float(physics.fwhm_at_energy(energy, calibration.fwhm_mnka))
-    sigma *= physics.SIGMA_PER_FWHM
-    kernel = np.exp(-0.5 * ((e - energy) / sigma) ** 2)
-    kernel *= calibration.scale / (sigma * np.sqrt(2 * np.pi))
-    den = float(kernel**2 @ weights)
-    measured = float((kernel * weights) @ residual) / den
-    return bool(expected - measured <= 3.0 / np.sqrt(den))
-
-
-def _detectable(artefact, families, counts, model, calibration, channels) -> bool:
-    """Whether a pile-up peak's parents are strong enough for it to be seen.
-
-    (:func:`~._artefacts.pile_up_detectable`, the background being the
-    model within 1.2 FWHM of the sum peak.) Escape peaks always are.
-    """
-    from hyperspy_chipping.fitting._artefacts import pile_up_detectable
-
-    if artefact.kind != "pile-up":
-        return True
-    line_counts = _main_line_counts(families, counts)
-    parents = [line_counts.get(p, 0.0) for p in artefact.parents]
-    energy = float(artefact.main_energy)
-    fwhm = float(physics.fwhm_at_energy(energy, calibration.fwhm_mnka))
-    e = calibration.centres(channels)
-    under = np.abs(e - energy) <= 1.2 * fwhm
-    background = float(np.clip(np.asarray(model, float)[under], 0, None).sum())
-    return pile_up_detectable((parents[0], parents[-1]), background)

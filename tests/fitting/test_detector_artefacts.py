@@ -59,7 +59,7 @@ def _expected(counts, continuum=400.0, extra=None):
     return out if extra is None else out + extra
 
 
-def _chips(expected, elements, seed=0):
+def _chips(expected, elements, seed=0, lazy=False):
     """A 4 x 4 map of Poisson draws of `expected`, cut into 2 x 2 chips."""
     data = np.random.default_rng(seed).poisson(np.tile(expected, (4, 4, 1)))
     s = exspy.signals.EDSTEMSpectrum(data.astype("uint32"))
@@ -68,7 +68,7 @@ def _chips(expected, elements, seed=0):
     s.set_microscope_parameters(beam_energy=BEAM, energy_resolution_MnKa=130.0)
     s.add_elements(elements)
     s.set_signal_type("EDS_TEM_chipped")
-    return s.chip(2)
+    return (s.as_lazy() if lazy else s).chip(2)
 
 
 def _quantify(chips, kfactors):
@@ -123,6 +123,11 @@ def cu_pile_up():
         chips = _chips(expected, ["Cu", "Fe"])
         q, caught = _quantify(chips, k)
         out[name] = (chips, q, caught)
+    lazy = _chips(with_pile, ["Cu", "Fe"], lazy=True)
+    _quantify(lazy, k)
+    with pytest.warns(UserWarning, match="Cu_Ka_Cu_Ka_pileup"):
+        lazy.to_dataframe()  # computes (and warns) and stores the results
+    out["lazy"] = (lazy, lazy.metadata.Chipping.Quantification, [])
     return out, injected * 16  # 16 pixels
 
 
@@ -144,6 +149,16 @@ def test_pile_up_peak_is_fitted_and_tied_to_its_line(cu_pile_up):
     model = chips.get_fit_model()
     assert isinstance(model[key], DetectorArtefact)
     assert model[key].parents == ["Cu_Ka", "Cu_Ka"]
+
+
+def test_pile_up_of_lazy_input_equals_eager(cu_pile_up):
+    runs, _ = cu_pile_up
+    _, eager, _ = runs["present"]
+    _, lazy, _ = runs["lazy"]
+    assert list(lazy.families) == list(eager.families)
+    np.testing.assert_allclose(
+        np.asarray(lazy.atomic_percent), np.asarray(eager.atomic_percent), rtol=1e-9
+    )
 
 
 def test_absent_pile_up_is_not_added_and_steals_nothing(cu_pile_up):
