@@ -19,6 +19,7 @@
 from hyperspy_chipping.fitting._components import (
     Bremsstrahlung,
     DetectorArtefact,
+    SiInternalFluorescence,
     XrayLineFamily,
 )
 from hyperspy_chipping.fitting._families import (
@@ -31,6 +32,7 @@ from hyperspy_chipping.fitting._families import (
 __all__ = [
     "Bremsstrahlung",
     "DetectorArtefact",
+    "SiInternalFluorescence",
     "XrayLineFamily",
     "Family",
     "exspy_families",

@@ -197,18 +197,20 @@ def calibrate(
     w = channel_weights(np.clip(y, 1.0, None))
     cal, a = calibration, None
     if refine:
+        fit = (families, channels, background, order, beam_energy)
         try:
-            cal = _levenberg_marquardt(
-                y,
-                w,
-                *_bounds(calibration, families),
-                families,
-                channels,
-                background,
-                order,
-                beam_energy,
-                window=window,
-            )
+            start, lo, hi = _bounds(calibration, families)
+            high = resolution_channels(calibration, channels, families)
+            if high is not None:
+                # The resolution from the channels above RESOLUTION_FROM
+                # (with the offset and gain; see resolution_channels), then
+                # offset and gain from every channel, the resolution held.
+                start = _levenberg_marquardt(
+                    y, w * high, start, lo, hi, *fit, window=window
+                )
+                lo, hi = lo.copy(), hi.copy()
+                lo[2] = hi[2] = start.fwhm_mnka
+            cal = _levenberg_marquardt(y, w, start, lo, hi, *fit, window=window)
         except np.linalg.LinAlgError as err:  # pragma: no cover
             warnings.warn(
                 f"The calibration refinement failed ({err}); the energy "
@@ -229,6 +231,50 @@ def calibrate(
     w = channel_weights(model)
     _logger.info("calibration: %s", cal)
     return cal, w, model
+
+
+RESOLUTION_FROM = 1.0
+MIN_RESOLUTION_WEIGHT = 0.2
+
+
+def resolution_channels(calibration, channels, families):
+    """The channels (a 0/1 mask) that refine the detector resolution, or None.
+
+    The channels at and above ``RESOLUTION_FROM`` (1 keV), if a line of
+    weight ``MIN_RESOLUTION_WEIGHT`` of its family lies there; else None
+    (every channel: a spectrum of low-energy lines alone, or a fit that
+    starts above 1 keV).
+
+    The resolution is a property of the detector (Fano and electronic
+    noise), the same for every line at one energy. Below ~1 keV the detected
+    shapes carry what the model knows least — the window's absorption edges,
+    incomplete charge collection and its low-energy tail, the zero-peak
+    tail, a light element not yet in the model (C K of a support film): a
+    misfit there would be absorbed by a wider resolution, which then widens
+    every line.
+
+    Examples
+    --------
+    >>> from hyperspy_chipping.fitting._families import physics_families
+    >>> cal = Calibration(0.0, 0.01, 130.0)
+    >>> fams = physics_families(["Fe", "O"], 200.0, (0.2, 20.0))
+    >>> mask = resolution_channels(cal, np.arange(20, 2000), fams)
+    >>> float(mask[:80].max()), float(mask[80:].min())  # 0.2-0.99, 1-20 keV
+    (0.0, 1.0)
+    >>> o = [f for f in fams if f.element == "O"]
+    >>> resolution_channels(cal, np.arange(20, 2000), o) is None  # O K alone
+    True
+    """
+    energies = calibration.centres(channels)
+    above = any(
+        float(e) >= RESOLUTION_FROM and float(w) >= MIN_RESOLUTION_WEIGHT
+        for f in families
+        if not getattr(f, "kind", None)  # lines, not detector artefacts
+        for e, w in zip(f.energies, f.weights)
+    )
+    if not above or energies[0] >= RESOLUTION_FROM:
+        return None
+    return (energies >= RESOLUTION_FROM).astype(float)
 
 
 def _bounds(calibration, families):
@@ -289,6 +335,7 @@ def _levenberg_marquardt(
         return cal, a, coef, solve, residual, residual @ residual
 
     q = np.array([start.offset, start.scale, start.fwhm_mnka], dtype=float)
+    fixed = np.asarray(lo) >= np.asarray(hi)
     state, damping = evaluate(q), 1e-3
     n_peaks = len(families)
     for _ in range(max_iterations):
@@ -304,6 +351,7 @@ def _levenberg_marquardt(
         )
         # Kaufman: the model's change, less what the amplitudes absorb.
         jac = -sqrt_w[:, None] * (slope - a @ solve(a.T @ (w[:, None] * slope)))
+        jac[:, fixed] = 0.0  # a parameter whose bounds meet is held
         normal, gradient = jac.T @ jac, jac.T @ residual
         diagonal = np.diag(normal).copy()
         diagonal[diagonal == 0] = 1.0

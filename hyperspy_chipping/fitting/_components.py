@@ -106,6 +106,9 @@ class XrayLineFamily(Component):
 class DetectorArtefact(XrayLineFamily):
     """A detector artefact (Si escape or pile-up peak) of fitted lines.
 
+    (The Si internal-fluorescence peak has a class of its own,
+    :class:`SiInternalFluorescence`.)
+
     The parent lines' shape at the artefact's energies (``E - 1.740 keV``
     for a Si escape peak, ``E_i + E_j`` for a pile-up peak), with its own
     amplitude ``A`` (counts in the artefact).
@@ -144,6 +147,42 @@ class DetectorArtefact(XrayLineFamily):
         self._whitelist.pop("shell", None)
         self._whitelist["kind"] = ("init", self.kind)
         self._whitelist["parents"] = ("init", list(self.parents))
+
+
+class SiInternalFluorescence(DetectorArtefact):
+    """The Si internal-fluorescence peak of the detector (at Si Kα).
+
+    Photons above the Si K edge (1.839 keV) absorbed in the detector's Si
+    dead layer make Si K photons, some of which are counted: a Si K peak
+    proportional to the flux above the edge, whatever the specimen
+    (:func:`~hyperspy_chipping.fitting._artefacts.internal_fluorescence_fraction`).
+    Si K's lines, with their own amplitude ``A`` (counts), fitted and not
+    quantified.
+
+    Parameters
+    ----------
+    energies, weights, fwhm : list of float
+        As :class:`XrayLineFamily`: the lines of Si K.
+
+    Examples
+    --------
+    >>> c = SiInternalFluorescence([1.740], [1.0], [0.07])
+    >>> c.kind, c.parents
+    ('internal-fluorescence', ['Si_K_edge'])
+    >>> c.A.value = 20.0
+    >>> x = np.linspace(0, 4, 4001)
+    >>> round(float(c.function(x).sum() * (x[1] - x[0])), 1)
+    20.0
+    """
+
+    _id_name = "e1c0baa9-1038-45ac-86d6-9c524fd9f5ee"
+
+    def __init__(self, energies=(1.740,), weights=(1.0,), fwhm=(0.07,)):
+        super().__init__(
+            energies, weights, fwhm, "internal-fluorescence", ["Si_K_edge"]
+        )
+        self._whitelist.pop("kind", None)
+        self._whitelist.pop("parents", None)
 
 
 class Bremsstrahlung(Component):

@@ -26,6 +26,7 @@ from hyperspy_chipping.chipping._table import flat_chip_index
 from hyperspy_chipping.fitting._components import (
     Bremsstrahlung,
     DetectorArtefact,
+    SiInternalFluorescence,
     XrayLineFamily,
 )
 from hyperspy_chipping.fitting._design import kev_per_unit
@@ -70,7 +71,9 @@ def fit_model(signal):
             list(fam["weights"]),
             (np.asarray(fam["fwhm"]) * stretch / factor).tolist(),
         )
-        if "kind" in fam:  # a detector artefact of fitted lines
+        if fam.get_item("kind") == SiInternalFluorescence().kind:
+            comp = SiInternalFluorescence(*shape)
+        elif "kind" in fam:  # a detector artefact of fitted lines
             comp = DetectorArtefact(*shape, fam["kind"], list(fam["parents"]))
         else:
             comp = XrayLineFamily(*shape, *split_xray_line(key))

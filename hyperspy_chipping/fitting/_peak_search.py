@@ -46,6 +46,12 @@ import functools
 import numpy as np
 
 from hyperspy_chipping.fitting import _xray_families as physics
+from hyperspy_chipping.fitting._artefacts import (
+    PILE_UP_FRACTION,
+    artefact_for,
+    pile_up_consistent,
+    pile_up_in_reach,
+)
 from hyperspy_chipping.fitting._design import peak_columns
 from hyperspy_chipping.fitting._residual_peaks import (  # noqa: F401 (re-exported)
     THRESHOLD,
@@ -103,7 +109,6 @@ COMMON_CONSISTENCY = 0.5
 PILE_UP_FAMILIES = 4
 #: Largest pile-up peak, as a fraction of the geometric mean of its two
 #: lines' counts (~1 % at STEM count rates).
-PILE_UP_FRACTION = 0.02
 
 
 def energy_tolerance(energy, calibration) -> float:
@@ -217,7 +222,7 @@ def sum_peaks_at(energy, families, counts, peak_counts, tol):
 #: their rate depends on the count rate and dead time, and a sum peak inside
 #: a family's range (Pt La + Pt Ma at 11.5 keV, among the Pt Lb lines) would
 #: trade counts with that family's refined ratios.
-AUTO_ARTEFACTS = ("Si escape peak of ",)
+AUTO_ARTEFACTS = ("Si escape peak of ", "pile-up peak of ")
 #: Artefacts are added only above this energy (keV): below, a sum peak of
 #: light lines (C Ka + C Ka at 0.55 keV) cannot be told from O Ka.
 MIN_ARTEFACT_ENERGY = 1.0
@@ -309,6 +314,17 @@ def identify_peak(
     excess = None if counts is None else peak["counts"]
     artefacts = artefact_candidates(energy, families, counts, excess, width=tol)
     artefacts += sum_peaks_at(energy, families, counts, excess, tol)
+    if counts is not None:
+        # A sum peak whose companion self pile-up is missing is not one.
+        artefacts = [
+            a
+            for a in artefacts
+            if not a.startswith("pile-up")
+            or (art := artefact_for(a, families)) is None
+            or pile_up_consistent(
+                art, peak, families, counts, residual, weights, calibration, channels
+            )
+        ]
     if artefacts:
         return {"kind": "artefact", "line": artefacts[0]}
     ranked = _rank_elements(
@@ -438,7 +454,10 @@ def search_unnamed_elements(
         Added element (or artefact key, e.g. ``"Ti_Ka_escape"``, with
         ``artefact=True``) -> the peak (line and energy) that called for it.
     """
-    from hyperspy_chipping.fitting._artefacts import artefact_for
+    from hyperspy_chipping.fitting._artefacts import (
+        internal_fluorescence_family,
+        si_is_internal,
+    )
     from hyperspy_chipping.fitting._families import physics_families
 
     y = np.asarray(spectrum, dtype=float)
@@ -469,21 +488,52 @@ def search_unnamed_elements(
                 energy_range,
                 counts,
             )
+            keys = {f.key for f in list(families) + pending}
             if (
                 cause["kind"] == "artefact"
                 and cause["line"].startswith(AUTO_ARTEFACTS)
                 and _resolved(peak, families, calibration)
             ):
                 art = artefact_for(cause["line"], families)
-                keys = {f.key for f in list(families) + pending}
-                if art is not None and art.key not in keys:
+                if (
+                    art is not None
+                    and art.key not in keys
+                    and pile_up_in_reach(
+                        art, families, counts, model, calibration, channels
+                    )
+                    and pile_up_consistent(
+                        art,
+                        peak,
+                        families,
+                        counts,
+                        residual,
+                        weights,
+                        calibration,
+                        channels,
+                    )
+                ):
                     new[art.key] = {
                         "line": cause["line"],
                         "energy": peak["energy"],
                         "artefact": True,
                     }
                     pending.append(art)
-            if cause["kind"] == "element" and cause["element"] in SYSTEM_ELEMENTS:
+            if (
+                cause["kind"] == "element"
+                and cause["line"] == "Si_Ka"
+                and si_is_internal(peak["counts"], y, calibration.centres(channels))
+            ):
+                # No larger than the detector's own Si K peak can be: the
+                # detector's (see _artefacts.si_is_internal).
+                art = internal_fluorescence_family()
+                if art.key not in keys:
+                    new[art.key] = {
+                        "line": "Si internal fluorescence (detector)",
+                        "energy": peak["energy"],
+                        "artefact": True,
+                    }
+                    pending.append(art)
+            elif cause["kind"] == "element" and cause["element"] in SYSTEM_ELEMENTS:
                 element = cause["element"]
                 new[element] = {"line": cause["line"], "energy": peak["energy"]}
                 pending += physics_families([element], beam_energy, energy_range)

@@ -187,6 +187,48 @@ def test_fept_with_system_peaks_named_agrees_within_one_percent():
     assert full / narrow == pytest.approx(1.0, abs=0.01)
 
 
+def _fe_fraction_family(elements, **kwargs):
+    q, caught = quantify(fept_map(elements), intensity="family", **kwargs)
+    fe, pt = np.asarray(q.intensities)[0]
+    return fe / (fe + pt), q, caught
+
+
+def test_fept_family_intensities_agree_within_three_percent_with_auto_elements():
+    # Family intensities: the 5.5-10 keV fit holds Pt Lα and Ll but not the
+    # Lβ (11.1-11.2 keV) and Lγ (12.9-13.4 keV) groups, whose share of the
+    # family it takes from the table; the full range measures them.
+    narrow, *_ = _fe_fraction_family(["Cu", "Fe", "Pt"], energy_range=(5.5, 10.0))
+    full, *_ = _fe_fraction_family(["Cu", "Fe", "Pt"])
+    assert full / narrow == pytest.approx(1.0, abs=0.03)
+
+
+@pytest.mark.xfail(
+    reason="The data put the Pt L beta group at 0.95 x the table (the full "
+    "range measures it, the 5.5-10 keV fit extrapolates it): family "
+    "intensities 2 % apart until the Pt L subshell physics is improved.",
+    strict=True,
+)
+def test_fept_family_intensities_with_system_peaks_named_agree_within_one_percent():
+    narrow, *_ = _fe_fraction_family(["Cu", "Fe", "Pt"], energy_range=(5.5, 10.0))
+    full, *_ = _fe_fraction_family(["C", "Cu", "Fe", "O", "Pt", "Si"])
+    assert full / narrow == pytest.approx(1.0, abs=0.01)
+
+
+def test_fept_peak_next_to_a_sum_energy_is_not_taken_for_pile_up():
+    # A peak at 11.53 keV lies near Pt La + Pt Ma (11.49 keV); pile-up goes
+    # as the product of the rates, so the self pile-up of Pt Ma (4.10 keV)
+    # would then be as large, and the data show none: no pile-up is fitted
+    # or named (the peak is most likely Pt Lb5, 11.56 keV, not in the
+    # tables). The Si peak is larger than a detector's internal
+    # fluorescence: Si, not an artefact.
+    _, q, caught = _fe_fraction(["Cu", "Fe", "Pt"])
+    assert not any("pileup" in f for f in q.families)
+    assert "Si" in list(q.auto_elements)
+    assert "Si_internal_fluorescence" not in list(q.families)
+    assert not any("pile-up" in c for c in q.Summed_fit.feature_causes)
+    assert not any("pile-up" in str(w.message) for w in caught)
+
+
 def _fitted_backgrounds(chips):
     """Every chip's fitted background over the fit channels (design x amplitudes)."""
     from hyperspy_chipping.fitting._design import Calibration, background_columns
