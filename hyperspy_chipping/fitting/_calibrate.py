@@ -233,7 +233,7 @@ def calibrate(
     return cal, w, model
 
 
-RESOLUTION_FROM = 1.0
+RESOLUTION_FROM = 0.0
 MIN_RESOLUTION_WEIGHT = 0.2
 
 
