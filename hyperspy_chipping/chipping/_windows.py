@@ -151,7 +151,15 @@ WINDOW_CHUNK_BYTES = 8 * 2**20
 
 
 def map_dense_windows(
-    data, sizes, function, bytes_per_window, out_channels, dtype, args=(), array=None
+    data,
+    sizes,
+    function,
+    bytes_per_window,
+    out_channels,
+    dtype,
+    args=(),
+    array=None,
+    task_bytes=WINDOW_CHUNK_BYTES,
 ):
     """Map `function` over the step-1 windows of a dask map, chunk by chunk.
 
@@ -182,13 +190,16 @@ def map_dense_windows(
     array : numpy.ndarray, optional
         The in-memory map that `data` reads: each task then takes a view of
         its block and halo, rather than a concatenated copy.
+    task_bytes : int
+        Largest memory of a task (its windows' share, `bytes_per_window`
+        each): larger source chunks are split.
 
     Returns
     -------
     dask.array.Array
         (ny - sy + 1, nx - sx + 1, out_channels).
     """
-    side = max(2 * max(sizes), int(np.sqrt(WINDOW_CHUNK_BYTES / bytes_per_window)))
+    side = max(2 * max(sizes), int(np.sqrt(task_bytes / bytes_per_window)))
     if max(data.chunksize[:2]) > side:
         data = data.rechunk(
             {0: min(side, data.chunksize[0]), 1: min(side, data.chunksize[1])}
@@ -225,6 +236,100 @@ def map_dense_windows(
     return da.map_blocks(
         function, halo, *args, dtype=dtype, chunks=tuple(out_chunks) + (last,)
     )
+
+
+def map_windows_split(data, sizes, function, out_channels, dtype, args=()):
+    """Map `function` over the step-1 windows of a dask map, one chunk a task.
+
+    :func:`map_dense_windows` gives each task its chunk and a halo from the
+    next chunks, so that a chunk is held from the task above it (which
+    needs its first rows) until its own task runs: a whole row of chunks
+    (0.5 GB for a 1024 px wide map of 128 px chunks of 2048 channels). Here
+    the windows that lie inside a chunk come from that chunk alone, and
+    those that cross into the next chunks from thin strips cut across the
+    boundaries (``size - 1`` pixels either side): every chunk is released
+    once it has been read, whatever the width of the map.
+
+    Parameters
+    ----------
+    data : dask.array.Array
+        (ny, nx, n_channels) map.
+    sizes : tuple of int
+        Window size along (y, x), data order.
+    function : callable
+        ``function(block, *args)`` -> the (rows, columns, out_channels)
+        values of every window that fits in `block`.
+    out_channels : int
+        Values per window.
+    dtype : numpy.dtype
+        Output dtype.
+    args : tuple
+        More arguments of `function` (constants or dask Delayed objects).
+
+    Returns
+    -------
+    dask.array.Array
+        (ny - sy + 1, nx - sx + 1, out_channels).
+
+    Examples
+    --------
+    >>> x = da.from_array(np.arange(7 * 9).reshape(7, 9, 1), chunks=(3, 4, 1))
+    >>> def sums(block):
+    ...     return _dense_windows_block(block, (2, 3), np.int64)
+    >>> out = map_windows_split(x, (2, 3), sums, 1, np.int64).compute()
+    >>> bool((out == _dense_windows_block(x.compute(), (2, 3), np.int64)).all())
+    True
+    """
+    chunks = list(data.chunks[:2])
+    for axis, size in enumerate(sizes):
+        c = list(chunks[axis])
+        # Every chunk holds a whole window (and a strip's half).
+        while len(c) > 1 and min(c) < size:
+            k = int(np.argmin(c))
+            k = k - 1 if k == len(c) - 1 else k
+            c[k : k + 2] = [c[k] + c[k + 1]]
+        chunks[axis] = tuple(c)
+    data = data.rechunk(tuple(chunks) + ((data.shape[2],),))
+    (hy, hx), last = (sizes[0] - 1, sizes[1] - 1), (out_channels,)
+    ych, xch = data.chunks[:2]
+    yend, xend = np.cumsum(ych)[:-1], np.cumsum(xch)[:-1]
+
+    def windows(block_array, rows, columns):
+        return da.map_blocks(
+            function, block_array, *args, dtype=dtype, chunks=(rows, columns, last)
+        )
+
+    inner_rows = tuple(c - hy for c in ych)
+    inner_columns = tuple(c - hx for c in xch)
+    inner = windows(data, inner_rows, inner_columns)
+    right = bottom = corner = None
+    if hx and len(xend):
+        strips = [data[:, e - hx : e + hx] for e in xend]
+        right = da.concatenate(strips, axis=1).rechunk({1: 2 * hx})
+        right = windows(right, inner_rows, (hx,) * len(xend))
+    if hy and len(yend):
+        strips = da.concatenate([data[e - hy : e + hy] for e in yend], axis=0)
+        strips = strips.rechunk({0: 2 * hy})
+        bottom = windows(strips, (hy,) * len(yend), inner_columns)
+        if right is not None:
+            cross = [strips[:, e - hx : e + hx] for e in xend]
+            cross = da.concatenate(cross, axis=1).rechunk({1: 2 * hx})
+            corner = windows(cross, (hy,) * len(yend), (hx,) * len(xend))
+    rows = []
+    for i in range(len(ych)):
+        for main, side, present in (
+            (inner, right, True),
+            (bottom, corner, bottom is not None and i < len(yend)),
+        ):
+            if not present:
+                continue
+            pieces = []
+            for j in range(len(xch)):
+                pieces.append(main.blocks[i, j])
+                if side is not None and j < len(xend):
+                    pieces.append(side.blocks[i, j])
+            rows.append(da.concatenate(pieces, axis=1))
+    return da.concatenate(rows, axis=0)
 
 
 def _on_view(*args, array, starts, block_chunks, sizes, function, block_id=None):

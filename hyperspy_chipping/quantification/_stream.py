@@ -39,10 +39,13 @@ import numpy as np
 from hyperspy_chipping.chipping._windows import (
     _dense_windows_block,
     map_dense_windows,
+    map_windows_split,
 )
 
 #: Windows summed and quantified together inside a task (in cache).
 BAND_WINDOWS = 1024
+#: Largest source block (with its results) of one task.
+TASK_BYTES = 96 * 2**20
 
 
 def _axis_weights(n_source, size, stride, kernel=None) -> np.ndarray:
@@ -148,6 +151,16 @@ def _stream_block(
     return np.concatenate(parts, axis=0)
 
 
+def _split_large_chunks(source, per_window):
+    """`source` with chunks of at most TASK_BYTES (file chunks kept if smaller)."""
+    side = int(np.sqrt(TASK_BYTES / per_window))
+    if max(source.chunksize[:2]) > side:
+        source = source.rechunk(
+            {0: min(side, source.chunksize[0]), 1: min(side, source.chunksize[1])}
+        )
+    return source
+
+
 def stream_window_results(link, fit, quantify, n_pixels, args, n_out):
     """Per-window packed results straight from the source map (lazy).
 
@@ -185,8 +198,10 @@ def stream_window_results(link, fit, quantify, n_pixels, args, n_out):
         # windows are summed straight into the fit's precision (no
         # conversion pass), and need no check (they cannot be negative).
         dtype, checked = np.dtype(np.float32), True
-    # Per window in a task: its share of the source chunk, its window sums
-    # (a band at a time) and its results.
+    # Per window in a task: its share of the source chunk and its results;
+    # the window sums take a band at a time (BAND_WINDOWS), whatever the
+    # task's size, so that a file's chunks are used as they are (splitting
+    # them holds each until all its pieces are used).
     per_window = source.shape[2] * source.dtype.itemsize + 8 * (n_out + 1)
     function = functools.partial(
         _stream_block,
@@ -198,14 +213,25 @@ def stream_window_results(link, fit, quantify, n_pixels, args, n_out):
         n_pixels=float(n_pixels),
         checked=checked,
     )
-    windows = map_dense_windows(
-        source,
-        sizes,
-        function,
-        per_window,
-        n_out + 1,
-        np.float64,
-        args,
-        array=link.get("array"),
-    )
+    if link.get("array") is not None:  # views of the in-memory map
+        windows = map_dense_windows(
+            source,
+            sizes,
+            function,
+            per_window,
+            n_out + 1,
+            np.float64,
+            args,
+            array=link["array"],
+            task_bytes=TASK_BYTES,
+        )
+    else:  # a chunk a task: each read chunk is released at once
+        windows = map_windows_split(
+            _split_large_chunks(source, per_window),
+            sizes,
+            function,
+            n_out + 1,
+            np.float64,
+            args,
+        )
     return windows.reshape(-1, n_out + 1)
