@@ -81,7 +81,7 @@ import warnings
 import numpy as np
 import xraydb
 
-from hyperspy_chipping.fitting._design import tabulated_efficiency
+from hyperspy_chipping.fitting._design import tabulated_efficiency, window_factor
 from hyperspy_chipping.fitting._families import SHELLS, split_xray_line
 from hyperspy_chipping.fitting._xray_families import (
     _SUBSHELLS,
@@ -193,7 +193,11 @@ def ionization_cross_section(element: str, subshell: str, beam_energy: float) ->
 
 
 def family_yield(
-    element: str, shell: str, beam_energy: float, fluorescence_yields="hubbell"
+    element: str,
+    shell: str,
+    beam_energy: float,
+    fluorescence_yields: str = "hubbell",
+    window: float = 1.0,
 ) -> float:
     """Detected photons of a whole shell family per atom (relative units).
 
@@ -208,6 +212,9 @@ def family_yield(
     fluorescence_yields : {"hubbell", "xraydb"}, default "hubbell"
         Source of the K-shell fluorescence yield (:func:`hubbell_k_yield` or
         xraydb's); L and M yields are xraydb's.
+    window : float, default 1.0
+        Thickness of the detector's polymer window relative to the nominal
+        one (the fit's ``window_scale``), as in the fit's efficiency.
 
     Returns
     -------
@@ -246,7 +253,10 @@ def family_yield(
     for level, found in lines.items():
         rates = np.array([x.intensity for x in found.values()])
         energies = np.array([x.energy for x in found.values()]) / 1000.0
-        detected = (rates * tabulated_efficiency(energies)).sum() / rates.sum()
+        eff = tabulated_efficiency(energies)
+        if window != 1.0:
+            eff = eff * window_factor(energies, window)
+        detected = (rates * eff).sum() / rates.sum()
         total += vac[level] * omega[level] * float(detected)
     return total
 
@@ -288,6 +298,7 @@ def theoretical_kfactors(
     *,
     reference: str | None = None,
     fluorescence_yields: str = "hubbell",
+    window: float = 1.0,
 ) -> KFactors:
     """Standardless family k-factors of a thin film, from physics tables.
 
@@ -305,6 +316,13 @@ def theoretical_kfactors(
         K-shell fluorescence yields from Hubbell et al.'s 1994 fit
         (:func:`hubbell_k_yield`) or from xraydb (Elam et al.); L and M
         yields are xraydb's either way.
+    window : float, default 1.0
+        Thickness of the detector's polymer window relative to the package's
+        nominal detector: the ``window_scale`` that ``quantify_chips``
+        refines on the summed spectrum and stores in
+        ``metadata.Chipping.Quantification.Detector_response``. Pass it to
+        use the efficiency of the fit when the detector is not the nominal
+        one (the low-energy lines, O K above all, depend on it).
 
     Returns
     -------
@@ -319,7 +337,8 @@ def theoretical_kfactors(
     ValueError
         For an empty list, a line that is not a main line or shell, an
         unknown element, a reference not among the lines, a bad beam energy,
-        or a family that is not excited at the beam energy.
+        a bad window scale, or a family that is not excited at the beam
+        energy.
 
     See Also
     --------
@@ -355,6 +374,13 @@ def theoretical_kfactors(
     {'Fe_Ka': 1.0, 'La_La': 1.62, 'O_Ka': 1.13, 'Sr_Ka': 3.31, 'Ti_Ka': 0.86}
     >>> k.source, round(k.relative_uncertainty["O_Ka"], 2)  # O and Fe in quadrature
     ('theoretical', 0.27)
+
+    The efficiency of a detector whose window is thinner than the nominal
+    one (here none at all) detects more O K, and O's k-factor drops:
+
+    >>> bare = theoretical_kfactors(["Fe_Ka", "O_Ka"], window=0.0)
+    >>> round(bare["O_Ka"], 2), bare.detector.endswith("window thickness x 0")
+    (0.56, True)
     """
     if isinstance(lines, str):
         lines = [lines]
@@ -377,6 +403,16 @@ def theoretical_kfactors(
             f"`fluorescence_yields` must be one of {FLUORESCENCE_YIELDS}, got "
             f"{fluorescence_yields!r}."
         )
+    if (
+        isinstance(window, bool)
+        or not isinstance(window, (int, float))
+        or not math.isfinite(window)
+        or window < 0
+    ):
+        raise ValueError(
+            f"`window` must be a non-negative number (window thickness / "
+            f"nominal), got {window!r}."
+        )
     parsed = {}
     for line in lines:
         element, shell = _parse_line(line)
@@ -392,7 +428,9 @@ def theoretical_kfactors(
             )
     per_atom = {}
     for key, (element, shell) in parsed.items():
-        p = family_yield(element, shell, float(beam_energy), fluorescence_yields)
+        p = family_yield(
+            element, shell, float(beam_energy), fluorescence_yields, float(window)
+        )
         if p <= 0:
             raise ValueError(
                 f"`lines` has {key!r}: the {element} {shell} family is not excited "
@@ -415,7 +453,9 @@ def theoretical_kfactors(
         relative_uncertainty=unc,
         reference=reference,
         beam_energy=float(beam_energy),
-        detector=DETECTOR,
+        detector=DETECTOR
+        if window == 1.0
+        else f"{DETECTOR}; window thickness x {float(window):g}",
         source="theoretical",
         notes=(
             "standardless thin-film family k-factors: Bethe-form cross "

@@ -358,6 +358,21 @@ def test_theory_bote_salvat_branches_meet():
     assert k200 / k300 == pytest.approx(3.4114 / 3.2751, rel=0.02)
 
 
+def test_theory_window_scales_the_efficiency():
+    # The fit's window scale w multiplies the efficiency of each line by
+    # window_factor(E, w): O K (0.525 keV, both lines) against Fe K (6.4 to
+    # 7.1 keV, where the window is all but transparent).
+    from hyperspy_chipping.fitting._design import window_factor
+
+    nominal = theoretical_kfactors(["Fe_Ka", "O_Ka"])
+    for w in (0.0, 0.5, 2.0):
+        k = theoretical_kfactors(["Fe_Ka", "O_Ka"], window=w)
+        fe = float(window_factor(np.array([6.4]), w)[0])
+        o = float(window_factor(np.array([0.525]), w)[0])
+        assert k["O_Ka"] / nominal["O_Ka"] == pytest.approx(fe / o, rel=2e-3)
+    assert "window thickness x" not in nominal.detector
+
+
 def test_theory_trends():
     # Physics: a K family per atom weakens as the edge rises (k grows with
     # Z above Fe); the M family of La is weaker than its L at 300 kV.
@@ -378,6 +393,8 @@ def test_theory_trends():
         ((["Fe_Ka"], -3.0), {}, "`beam_energy` must be a positive"),
         ((["La_Ka"], 30.0), {}, "La K family is not excited"),
         ((["Fe_Ka"],), {"fluorescence_yields": "krause"}, "`fluorescence_yields`"),
+        ((["Fe_Ka"],), {"window": -0.5}, "`window` must be a non-negative"),
+        ((["Fe_Ka"],), {"window": "thin"}, "`window` must be a non-negative"),
     ],
 )
 def test_theory_errors(args, kwargs, match):
