@@ -380,7 +380,7 @@ def theoretical_kfactors(
 
     >>> bare = theoretical_kfactors(["Fe_Ka", "O_Ka"], window=0.0)
     >>> round(bare["O_Ka"], 2), bare.detector.endswith("window thickness x 0")
-    (0.56, True)
+    (0.75, True)
     """
     if isinstance(lines, str):
         lines = [lines]
