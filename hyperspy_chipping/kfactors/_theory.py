@@ -42,10 +42,12 @@ Cliff-Lorimer's weight-based k-factor relative to a reference line B is
   fitted once to Bote and Salvat's cross sections, evaluated with their
   published parameters, for K (Z 6-92), L (Z 20-92) and M4,5 (Z 50-92)
   shells at 80-300 keV (overvoltage above 2): relative to Fe K at 200 and
-  300 kV the ratios agree within 2.5 % for K shells from O to U, within 2 %
-  for L2,3 shells from Sr to Au (4.5 % from Ca to Ga), within 3.5 % for L1
-  from Ca to U and 3 % for M4,5 from Sn to U (M1-M3 take the M4,5 constants,
-  not checked).
+  300 kV the ratios agree within 2 % for K shells from Si to Pb (3.5 % for
+  C, O, Na; 5 % for U at 200 kV), within 2.5 % for L2,3 shells from Sr to
+  U (5 % from Ca to Ga), within 3.5 % for L1 from Ca to U and 3 % for M4,5
+  from Sn to U (M1-M3 take the M4,5 constants, not checked). The plain
+  Bethe form (``d = e = f = 0``) was 6-16 % low for the K shells of La to
+  Pt and 10 % low for Pt and Au L3 at 200 kV.
 - Vacancies are moved from inner to outer subshells by Coster-Kronig
   transitions (xraydb), then multiplied by the fluorescence yield: K shells
   by default from the semi-empirical fit of Hubbell et al. (1994), the most
@@ -60,16 +62,18 @@ Cliff-Lorimer's weight-based k-factor relative to a reference line B is
 
 Accuracy (family yields per atom relative to Fe K, same detector efficiency,
 200 and 300 kV): against Bote and Salvat's cross sections with xraylib 4.3's
-yields, Coster-Kronig and radiative rates (another table set), within 3 %
-for the K families of O to Mo and the L families of Ga, Mo, Sr, La, Pt and
-Au, 5 % for Si K. The X-ray production tables shipped with espm 1.1.3 are
-another independent source but carry a defect above overvoltage 16 (their
-high-energy term uses ``(1 - beta**2)**(-1/4)`` where Bote and Salvat's
-formula has ``**(1/4)``: the two branches of their fit then no longer meet
-at ``U = 16``, Sr K by 17 %): against them the K and L families agree within
-5 % at 200 kV except Mo K (8 %) and Sr K (6 %), but Sr K at 300 kV is 12 %
-above theirs (theirs 14 % below Bote and Salvat's). M families are uncertain
-to 25 % and more (the tables lack the La M5 yield altogether).
+yields, Coster-Kronig and radiative rates (another table set), within 3.5 %
+for the K families of O, Si, Ti, Cu, Ga, Sr and Mo and within 5 % for the L
+families of Ga, Mo, Sr, La, Pt and Au. The X-ray production tables shipped
+with espm 1.1.3 are another independent source but carry a defect above
+overvoltage 16 (their high-energy term uses ``(1 - beta**2)**(-1/4)`` where
+Bote and Salvat's formula has ``**(1/4)``: the two branches of the fit then
+no longer meet at ``U = 16``, Sr K by 17 %): against them the same families
+agree within 8 % at 200 kV; at 300 kV Sr K is 15 % above theirs (theirs is
+14 % below Bote and Salvat's), Ga L 10 % below. M families are uncertain to
+25 % and more (the tables lack the La M5 yield altogether). The detector
+matters more than the tables below 1 keV: the ``window`` argument takes the
+fit's refined window thickness.
 :data:`RELATIVE_UNCERTAINTY` states what is claimed.
 """
 
@@ -160,8 +164,9 @@ def ionization_cross_section(element: str, subshell: str, beam_energy: float) ->
     Notes
     -----
     Relative to Fe K at 200-300 kV the values follow Bote and Salvat's
-    analytic fits [1]_ within 2.5 % for K shells (O to U), 2 % (Sr to Au)
-    to 4.5 % (Ca to Ga) for L2,3 shells: see the module notes.
+    analytic fits [1]_ within 2 % for K shells from Si to Pb (3.5 % for C,
+    O, Na), 2.5 % (Sr to U) to 5 % (Ca to Ga) for L2,3 shells: see the
+    module notes.
 
     References
     ----------
@@ -459,7 +464,7 @@ def theoretical_kfactors(
         source="theoretical",
         notes=(
             "standardless thin-film family k-factors: Bethe-form cross "
-            "sections fitted to Bote-Salvat 2009 (within 2.5 % for K, L2,3), "
+            "sections fitted to Bote-Salvat 2009 (within 2-5 % for K, L2,3), "
             f"{fluorescence_yields} K fluorescence yields, xraydb (Elam) L and M "
             "yields, Coster-Kronig and radiative rates, the fit's detector "
             "efficiency; typically 15-25 % relative on real instruments"
