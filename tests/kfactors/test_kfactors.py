@@ -373,6 +373,28 @@ def test_theory_window_scales_the_efficiency():
     assert "window thickness x" not in nominal.detector
 
 
+def test_k_vacancies_cascade_into_l():
+    # Radiative decay of a K vacancy leaves one L vacancy: Ka1 in L3, Ka2 in
+    # L2 (xraydb's relative line intensities), times the K yield (Hubbell).
+    import xraydb
+
+    from hyperspy_chipping.kfactors._theory import _add_k_cascade, hubbell_k_yield
+
+    vac = {"L1": 0.0, "L2": 0.0, "L3": 0.0}
+    _add_k_cascade("La", 300.0, vac, "hubbell")
+    lines = xraydb.xray_lines("La", "K")
+    total = sum(x.intensity for x in lines.values())
+    per_k = ionization_cross_section("La", "K", 300.0) * hubbell_k_yield("La")
+    assert vac["L3"] == pytest.approx(per_k * lines["Ka1"].intensity / total)
+    assert vac["L2"] == pytest.approx(per_k * lines["Ka2"].intensity / total)
+    # a few per cent of the direct L3 ionisation at 300 kV; none below the
+    # K edge (38.9 keV)
+    assert 0.01 < vac["L3"] / ionization_cross_section("La", "L3", 300.0) < 0.1
+    below = {"L1": 0.0, "L2": 0.0, "L3": 0.0}
+    _add_k_cascade("La", 30.0, below, "hubbell")
+    assert below == {"L1": 0.0, "L2": 0.0, "L3": 0.0}
+
+
 def test_theory_trends():
     # Physics: a K family per atom weakens as the edge rises (k grows with
     # Z above Fe); the M family of La is weaker than its L at 300 kV.
