@@ -44,10 +44,10 @@ Cliff-Lorimer's weight-based k-factor relative to a reference line B is
   them; the package holds no copy), for K (Z 6-92), L (Z 20-92) and M4,5 (Z
   50-92) shells at 80-300 keV (overvoltage above 2): relative to Fe K at 200
   and 300 kV the ratios agree within 2 % for K shells from Si to Pb (3.5 % for
-  C, O, Na; 5 % for U at 200 kV), within 2.5 % for L2,3 shells from Sr to U (5
-  % from Ca to Ga), within 3.5 % for L1 from Ca to U and 3 % for M4,5 from Sn
-  to U (M1-M3 take the M4,5 constants, not checked). The plain Bethe form (``d
-  = e = f = 0``) was 6-16 % low for the K shells of La to Pt and 10 % low for
+  C, O, Na; 5 % for U at 200 kV), within 2.5 % for L2,3 shells from Sr to U
+  (5 % from Ca to Ga), within 3.5 % for L1 from Ca to U and 3 % for M4,5 from Sn
+  to U (M1-M3 take the M4,5 constants, not checked). The plain Bethe form
+  (``d = e = f = 0``) was 6-16 % low for the K shells of La to Pt and 10 % low for
   Pt and Au L3 at 200 kV.
 - K vacancies that decay radiatively leave L vacancies (Ka1: L3, Ka2: L2;
   a few per cent of the L family of La, Sr or Ga at 300 kV; the Auger share,
