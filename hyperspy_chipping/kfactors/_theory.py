@@ -24,35 +24,61 @@ Cliff-Lorimer's weight-based k-factor relative to a reference line B is
 
 (``M``: atomic mass). The pieces:
 
-- ``Q_s``: ionisation cross section of subshell ``s`` by the beam electrons,
-  Bethe's asymptotic (high-overvoltage) form with the relativistic
-  correction, as Zaluzec and Williams & Carter use it for TEM k-factors:
-  ``Q_s ∝ n_s b_s / (E_s T) [ln(c_s T / E_s) - ln(1 - beta**2) - beta**2]``
-  with ``T = m v**2 / 2``. Bote and Salvat's analytic fits (2009), the
-  standard of current tools, need per-element coefficient tables that no
-  package on the allowed registries ships; at 100-300 kV every overvoltage of
-  a K, L or M edge below 20 keV is above 5, where their fits follow the same
-  Bethe asymptote. The constants ``b_s, c_s`` (:data:`BETHE_CONSTANTS`) were
-  chosen so that the ratios of this form follow Bote and Salvat's: K shells
-  ``c = 1`` (O, Ti, Sr K relative to Fe K within 1, 1 and 3 % at 300 kV,
-  within 4 % at 100-300 kV), L2 and L3 ``b = 1.16, c = 0.65`` (La, Ti, Fe
-  within 6 %), L1 ``b = 0.94``; M shells take the L2,3 constants (not checked).
-- Vacancies are moved from inner to outer subshells by Coster-Kronig
-  transitions (xraydb), then multiplied by the fluorescence yield: K shells
-  by default from the semi-empirical fit of Hubbell et al. (1994), the most
-  recent critical review (``(w / (1 - w))**0.25 = 0.0370 + 0.03112 Z +
-  5.44e-5 Z**2 - 1.25e-6 Z**3``; xraydb's K yields, Bambynek's older fit,
-  are lower by up to 17 % for light elements: O 0.0058 against 0.0069);
+- ``Q_s``: ionisation cross section of subshell ``s`` by the beam electrons.
+  Bote and Salvat's analytic fits (2009) are the reference, but they need
+  per-element coefficient tables (11 numbers per subshell and element) that
+  no dependency of the package ships. The package uses Bethe's
+  relativistic asymptotic form, as Zaluzec and Williams & Carter do for TEM
+  k-factors, with the two corrections that Bote and Salvat's formulas carry
+  and a plane-wave Bethe form lacks:
+  ``Q_s ∝ n_s b_s / (E_s T) [ln(c_s T / E_s) - ln(1 - beta**2) - beta**2]
+  * U / (U + d_s) * exp(e_s z**2 + f_s z)`` with ``T = m v**2 / 2``,
+  overvoltage ``U = E0 / E_s`` and ``z = Z / 100``. ``U / (U + d_s)`` is the
+  threshold factor of Bote and Salvat's high-energy formula (it matters for
+  the lowest overvoltages: Sr K at 200 kV, heavy K shells); the ``Z`` factor
+  stands for the distorted-wave (Coulomb and relativistic) corrections that
+  raise the cross sections of heavy atoms (Pt, Au L shells by ~10 %). The
+  five constants per kind of subshell (:data:`CROSS_SECTION_CONSTANTS`) were
+  fitted once to Bote and Salvat's cross sections, evaluated with their
+  published parameters (as NIST's public-domain BoteSalvatICX.jl transcribes
+  them; the package holds no copy), for K (Z 6-92), L (Z 20-92) and M4,5 (Z
+  50-92) shells at 80-300 keV (overvoltage above 2): relative to Fe K at 200
+  and 300 kV the ratios agree within 2 % for K shells from Si to Pb (3.5 % for
+  C, O, Na; 5 % for U at 200 kV), within 2.5 % for L2,3 shells from Sr to U
+  (5 % from Ca to Ga), within 3.5 % for L1 from Ca to U and 3 % for M4,5 from Sn
+  to U (M1-M3 take the M4,5 constants, not checked). The plain Bethe form
+  (``d = e = f = 0``) was 6-16 % low for the K shells of La to Pt and 10 % low for
+  Pt and Au L3 at 200 kV.
+- K vacancies that decay radiatively leave L vacancies (Ka1: L3, Ka2: L2;
+  a few per cent of the L family of La, Sr or Ga at 300 kV; the Auger share,
+  which leaves two, is not counted). Vacancies are then moved from inner to
+  outer subshells by Coster-Kronig transitions (xraydb), then multiplied
+  by the fluorescence yield: K shells by default from the semi-empirical
+  fit of Hubbell et al. (1994), the most recent critical review
+  (``(w / (1 - w))**0.25 = 0.0370 + 0.03112 Z + 5.44e-5 Z**2 -
+  1.25e-6 Z**3``; xraydb's K yields, Bambynek's older fit, are lower by up
+  to 17 % for light elements: O 0.0058 against 0.0069);
   L and M shells from xraydb (Elam et al.; a zero yield of a subshell with
   lines takes its shell's largest, as the package's line families do).
 - ``R_l``: radiative rates of each line of the subshell (xraydb, Elam et
   al.), each times the detector efficiency at its energy: the same
   efficiency as the fit (``fitting._design.tabulated_efficiency``).
 
-Accuracy: against the 300 keV X-ray production cross sections shipped with
-espm (another code, other tables), the K family yields relative to Fe K
-agree within 6 % from C to Ge and 11 % for Sr, the La L family within 2 %;
-with xraydb's K yields instead, light elements differ by up to 24 % (O).
+Accuracy (family yields per atom relative to Fe K, same detector efficiency,
+200 and 300 kV): against Bote and Salvat's cross sections with xraylib 4.3's
+yields, Coster-Kronig and radiative rates (another table set), within 3.5 %
+for the K families of O, Si, Ti, Cu, Ga, Sr and Mo and within 4.5 % for the
+L families of Ga, Mo, Sr, La, Pt and Au. The X-ray production tables shipped
+with espm 1.1.3 are another independent source but carry a defect above
+overvoltage 16 (their high-energy term uses ``(1 - beta**2)**(-1/4)`` where
+Bote and Salvat's formula has ``**(1/4)``: the two branches of the fit then
+no longer meet at ``U = 16``, Sr K by 17 %): against them the same families
+agree within 8 % at 200 kV; at 300 kV Sr K is 15 % above theirs (theirs is
+14 % below Bote and Salvat's), Pt and Au L 10 % above (theirs 11-12 %
+below), Ga L 10 % below. M families are uncertain to
+25 % and more (the tables lack the La M5 yield altogether). The detector
+matters more than the tables below 1 keV: the ``window`` argument takes the
+fit's refined window thickness.
 :data:`RELATIVE_UNCERTAINTY` states what is claimed.
 """
 
@@ -64,7 +90,7 @@ import warnings
 import numpy as np
 import xraydb
 
-from hyperspy_chipping.fitting._design import tabulated_efficiency
+from hyperspy_chipping.fitting._design import tabulated_efficiency, window_factor
 from hyperspy_chipping.fitting._families import SHELLS, split_xray_line
 from hyperspy_chipping.fitting._xray_families import (
     _SUBSHELLS,
@@ -75,10 +101,16 @@ from hyperspy_chipping.kfactors._tables import KFactors
 
 #: Electron rest energy (keV).
 MC2 = 510.998950
-#: Bethe constants (b, c) per subshell kind, chosen so that the ratios of the
-#: relativistic Bethe form follow Bote and Salvat's (2009) cross sections at
-#: 100-300 kV (see the module notes; only ratios enter).
-BETHE_CONSTANTS = {"K": (1.0, 1.0), "L1": (0.94, 0.65), "L": (1.16, 0.65)}
+#: Constants ``(b, c, d, e, f)`` of the cross-section form of
+#: :func:`ionization_cross_section` per kind of subshell (``"L"``: L2 and L3;
+#: ``"M"``: M1-M5), fitted to Bote and Salvat's (2009) cross sections at
+#: 80-300 keV (see the module notes; only ratios enter the k-factors).
+CROSS_SECTION_CONSTANTS = {
+    "K": (1.0000, 1.422, 0.7947, 0.0592, 0.0758),
+    "L1": (0.6511, 2.874, 1.0186, -0.1935, 0.2245),
+    "L": (1.2382, 1.378, 0.0000, 0.3819, -0.5411),
+    "M": (2.5910, 0.9898, 0.0000, 0.7947, -1.4405),
+}
 #: Estimated relative standard uncertainty of a family yield, by kind of
 #: family (edge energy in keV): see the module notes.
 RELATIVE_UNCERTAINTY = {
@@ -114,7 +146,7 @@ def hubbell_k_yield(element: str) -> float:
 
 
 def ionization_cross_section(element: str, subshell: str, beam_energy: float) -> float:
-    """Relative ionisation cross section of one subshell (relativistic Bethe).
+    """Relative ionisation cross section of one subshell by beam electrons.
 
     Parameters
     ----------
@@ -128,16 +160,30 @@ def ionization_cross_section(element: str, subshell: str, beam_energy: float) ->
     Returns
     -------
     float
-        ``n_s b_s / (E_s T) [ln(c_s T / E_s) - ln(1 - beta**2) - beta**2]``
-        in keV⁻² (proportional to the cross section; 0 if the edge is above
-        the beam energy or below 0.1 keV), with :data:`BETHE_CONSTANTS`.
+        ``n_s b / (E_s T) [ln(c T / E_s) - ln(1 - beta**2) - beta**2]
+        * U / (U + d) * exp(e z**2 + f z)`` in keV⁻² (proportional to the
+        cross section; 0 if the edge is above the beam energy or below
+        0.1 keV), with ``T = m v**2 / 2``, ``U = E0 / E_s``, ``z = Z / 100``
+        and the constants of :data:`CROSS_SECTION_CONSTANTS`.
+
+    Notes
+    -----
+    Relative to Fe K at 200-300 kV the values follow Bote and Salvat's
+    analytic fits [1]_ within 2 % for K shells from Si to Pb (3.5 % for C,
+    O, Na), 2.5 % (Sr to U) to 5 % (Ca to Ga) for L2,3 shells: see the
+    module notes.
+
+    References
+    ----------
+    .. [1] D. Bote, F. Salvat, A. Jablonski and C. J. Powell, At. Data Nucl.
+       Data Tables 95 (2009) 871-909.
 
     Examples
     --------
     >>> q_fe = ionization_cross_section("Fe", "K", 300.0)
     >>> q_sr = ionization_cross_section("Sr", "K", 300.0)
-    >>> round(q_sr / q_fe, 3)
-    0.335
+    >>> round(q_sr / q_fe, 3)   # Bote and Salvat's: 0.345
+    0.342
     """
     occupancy = dict(sum(_SUBSHELLS.values(), ()))[subshell]
     edge = xraydb.xray_edge(element, subshell)
@@ -147,13 +193,21 @@ def ionization_cross_section(element: str, subshell: str, beam_energy: float) ->
     gamma = 1.0 + beam_energy / MC2
     beta2 = 1.0 - 1.0 / gamma**2
     t = 0.5 * MC2 * beta2
-    b, c = BETHE_CONSTANTS.get(subshell, BETHE_CONSTANTS["L"])
+    kind = subshell if subshell in ("K", "L1") else subshell[0]
+    b, c, d, e, f = CROSS_SECTION_CONSTANTS[kind]
+    u = beam_energy / e_edge
+    z = xraydb.atomic_number(element) / 100.0
     bracket = math.log(c * t / e_edge) - math.log(1.0 - beta2) - beta2
-    return occupancy * b / (e_edge * t) * max(bracket, 0.0)
+    bethe = occupancy * b / (e_edge * t) * max(bracket, 0.0)
+    return bethe * u / (u + d) * math.exp(e * z**2 + f * z)
 
 
 def family_yield(
-    element: str, shell: str, beam_energy: float, fluorescence_yields="hubbell"
+    element: str,
+    shell: str,
+    beam_energy: float,
+    fluorescence_yields: str = "hubbell",
+    window: float = 1.0,
 ) -> float:
     """Detected photons of a whole shell family per atom (relative units).
 
@@ -168,6 +222,9 @@ def family_yield(
     fluorescence_yields : {"hubbell", "xraydb"}, default "hubbell"
         Source of the K-shell fluorescence yield (:func:`hubbell_k_yield` or
         xraydb's); L and M yields are xraydb's.
+    window : float, default 1.0
+        Thickness of the detector's polymer window relative to the nominal
+        one (the fit's ``window_scale``), as in the fit's efficiency.
 
     Returns
     -------
@@ -184,6 +241,8 @@ def family_yield(
     subshells = _SUBSHELLS[shell]
     levels = [level for level, _ in subshells]
     vac = {lv: ionization_cross_section(element, lv, beam_energy) for lv in levels}
+    if shell == "L":
+        _add_k_cascade(element, beam_energy, vac, fluorescence_yields)
     for j, final in enumerate(levels):
         for initial in levels[:j]:
             if vac[initial] > 0:
@@ -206,7 +265,10 @@ def family_yield(
     for level, found in lines.items():
         rates = np.array([x.intensity for x in found.values()])
         energies = np.array([x.energy for x in found.values()]) / 1000.0
-        detected = (rates * tabulated_efficiency(energies)).sum() / rates.sum()
+        eff = tabulated_efficiency(energies)
+        if window != 1.0:
+            eff = eff * window_factor(energies, window)
+        detected = (rates * eff).sum() / rates.sum()
         total += vac[level] * omega[level] * float(detected)
     return total
 
@@ -242,12 +304,32 @@ def _parse_line(line: str) -> tuple[str, str]:
     return element, shell
 
 
+def _add_k_cascade(
+    element: str, beam_energy: float, vac: dict, fluorescence_yields: str
+) -> None:
+    """L vacancies that the radiative decay of K vacancies leaves (Ka1: L3,
+    Ka2: L2, Ka3: L1), in place; the Auger share is left out."""
+    q_k = ionization_cross_section(element, "K", beam_energy)
+    if q_k <= 0:
+        return
+    if fluorescence_yields == "hubbell":
+        omega = hubbell_k_yield(element)
+    else:
+        omega = float(xraydb.xray_edge(element, "K").fyield)
+    k_lines = (xraydb.xray_lines(element, "K") or {}).values()
+    total = sum(x.intensity for x in k_lines)
+    for x in k_lines:
+        if x.final_level in vac and total > 0:
+            vac[x.final_level] += q_k * omega * x.intensity / total
+
+
 def theoretical_kfactors(
     lines,
     beam_energy: float = 300.0,
     *,
     reference: str | None = None,
     fluorescence_yields: str = "hubbell",
+    window: float = 1.0,
 ) -> KFactors:
     """Standardless family k-factors of a thin film, from physics tables.
 
@@ -265,6 +347,13 @@ def theoretical_kfactors(
         K-shell fluorescence yields from Hubbell et al.'s 1994 fit
         (:func:`hubbell_k_yield`) or from xraydb (Elam et al.); L and M
         yields are xraydb's either way.
+    window : float, default 1.0
+        Thickness of the detector's polymer window relative to the package's
+        nominal detector: the ``window_scale`` that ``quantify_chips``
+        refines on the summed spectrum and stores in
+        ``metadata.Chipping.Quantification.Detector_response``. Pass it to
+        use the efficiency of the fit when the detector is not the nominal
+        one (the low-energy lines, O K above all, depend on it).
 
     Returns
     -------
@@ -279,7 +368,8 @@ def theoretical_kfactors(
     ValueError
         For an empty list, a line that is not a main line or shell, an
         unknown element, a reference not among the lines, a bad beam energy,
-        or a family that is not excited at the beam energy.
+        a bad window scale, or a family that is not excited at the beam
+        energy.
 
     See Also
     --------
@@ -288,8 +378,9 @@ def theoretical_kfactors(
     Notes
     -----
     ``k_A = (M_A / M_ref) P_ref / P_A`` with ``P`` the detected family yield
-    per atom (:func:`family_yield`): relativistic Bethe cross sections with
-    constants that follow Bote and Salvat's [2]_, Coster-Kronig transfer and
+    per atom (:func:`family_yield`): cross sections of Bethe's relativistic
+    form with Bote and Salvat's threshold factor and a Z factor, constants
+    fitted to Bote and Salvat's analytic formulas [2]_, Coster-Kronig transfer and
     radiative rates from xraydb (Elam et al. [1]_), K fluorescence yields from
     Hubbell et al. [3]_ (L and M from xraydb), the detector efficiency of the
     fit. No absorption or fluorescence in the specimen (thin film).
@@ -311,9 +402,16 @@ def theoretical_kfactors(
     --------
     >>> k = theoretical_kfactors(["Fe_Ka", "La_La", "O_Ka", "Sr_Ka", "Ti_Ka"])
     >>> {line: round(v, 2) for line, v in k.items()}
-    {'Fe_Ka': 1.0, 'La_La': 1.59, 'O_Ka': 1.09, 'Sr_Ka': 3.37, 'Ti_Ka': 0.85}
+    {'Fe_Ka': 1.0, 'La_La': 1.59, 'O_Ka': 1.13, 'Sr_Ka': 3.31, 'Ti_Ka': 0.86}
     >>> k.source, round(k.relative_uncertainty["O_Ka"], 2)  # O and Fe in quadrature
     ('theoretical', 0.27)
+
+    The efficiency of a detector whose window is thinner than the nominal
+    one (here none at all) detects more O K, and O's k-factor drops:
+
+    >>> bare = theoretical_kfactors(["Fe_Ka", "O_Ka"], window=0.0)
+    >>> round(bare["O_Ka"], 2), bare.detector.endswith("window thickness x 0")
+    (0.75, True)
     """
     if isinstance(lines, str):
         lines = [lines]
@@ -336,6 +434,16 @@ def theoretical_kfactors(
             f"`fluorescence_yields` must be one of {FLUORESCENCE_YIELDS}, got "
             f"{fluorescence_yields!r}."
         )
+    if (
+        isinstance(window, bool)
+        or not isinstance(window, (int, float))
+        or not math.isfinite(window)
+        or window < 0
+    ):
+        raise ValueError(
+            f"`window` must be a non-negative number (window thickness / "
+            f"nominal), got {window!r}."
+        )
     parsed = {}
     for line in lines:
         element, shell = _parse_line(line)
@@ -351,7 +459,9 @@ def theoretical_kfactors(
             )
     per_atom = {}
     for key, (element, shell) in parsed.items():
-        p = family_yield(element, shell, float(beam_energy), fluorescence_yields)
+        p = family_yield(
+            element, shell, float(beam_energy), fluorescence_yields, float(window)
+        )
         if p <= 0:
             raise ValueError(
                 f"`lines` has {key!r}: the {element} {shell} family is not excited "
@@ -374,11 +484,13 @@ def theoretical_kfactors(
         relative_uncertainty=unc,
         reference=reference,
         beam_energy=float(beam_energy),
-        detector=DETECTOR,
+        detector=DETECTOR
+        if window == 1.0
+        else f"{DETECTOR}; window thickness x {float(window):g}",
         source="theoretical",
         notes=(
-            "standardless thin-film family k-factors: relativistic Bethe cross "
-            "sections (constants following Bote-Salvat 2009), "
+            "standardless thin-film family k-factors: Bethe-form cross "
+            "sections fitted to Bote-Salvat 2009 (within 2-5 % for K, L2,3), "
             f"{fluorescence_yields} K fluorescence yields, xraydb (Elam) L and M "
             "yields, Coster-Kronig and radiative rates, the fit's detector "
             "efficiency; typically 15-25 % relative on real instruments"

@@ -215,43 +215,76 @@ def test_label_errors(demo):
 # --- theory ----------------------------------------------------------------
 
 
-def test_bethe_ratio_by_hand():
-    # Relativistic Bethe at 300 kV with c = 1 (K shells): Fe K edge
-    # 7.112 keV, Sr K 16.105 keV (Elam's edge energies).
+def test_cross_section_form_by_hand():
+    # The form of ionization_cross_section at 300 kV for Sr K / Fe K, by
+    # hand: Elam's edges 16.105 and 7.112 keV, Z 38 and 26, K constants.
+    from hyperspy_chipping.kfactors._theory import CROSS_SECTION_CONSTANTS
+
+    b, c, d, e, f = CROSS_SECTION_CONSTANTS["K"]
     mc2 = 510.99895
     gamma = 1 + 300 / mc2
     b2 = 1 - 1 / gamma**2
     t = mc2 * b2 / 2
 
-    def q(edge):
-        return (math.log(t / edge) - math.log(1 - b2) - b2) / (edge * t)
+    def q(edge, z):
+        u = 300 / edge
+        bethe = (math.log(c * t / edge) - math.log(1 - b2) - b2) / (edge * t)
+        return bethe * u / (u + d) * math.exp(e * (z / 100) ** 2 + f * z / 100)
 
-    expected = q(16.105) / q(7.112)
+    expected = q(16.105, 38) / q(7.112, 26)
     got = ionization_cross_section("Sr", "K", 300.0) / ionization_cross_section(
         "Fe", "K", 300.0
     )
     assert got == pytest.approx(expected, rel=1e-3)
 
 
+# sigma / sigma(Fe K) from the analytic formulas of Bote et al., At. Data Nucl.
+# Data Tables 95 (2009) 871 (overvoltage U <= 16: eq. with a1-a5; above: the
+# Bethe-like form with A, b, g1-g4 and g3 * (1 - beta**2)**(1/4)), evaluated
+# with their published parameters and edge energies (reference values, not
+# in the package). Sr K switches branch between 200 kV (U = 12.4) and
+# 300 kV (U = 18.6); the two branches meet at U = 16 within 0.3 %.
+BOTE_SALVAT = {
+    200.0: {
+        ("O", "K"): 23.6929,
+        ("Ti", "K"): 1.5837,
+        ("Sr", "K"): 0.3316,
+        ("Mo", "K"): 0.2431,
+        ("Pt", "K"): 0.0225,
+        ("La", "L3"): 2.8653,
+        ("Fe", "L3"): 37.5289,
+        ("Pt", "L3"): 1.0926,
+        ("Au", "L3"): 1.0499,
+        ("Au", "L1"): 0.3228,
+    },
+    300.0: {
+        ("O", "K"): 22.8247,
+        ("Ti", "K"): 1.5689,
+        ("Sr", "K"): 0.3454,
+        ("Mo", "K"): 0.2572,
+        ("Pt", "K"): 0.0297,
+        ("La", "L2"): 1.2902,
+        ("La", "L3"): 2.8265,
+        ("Fe", "L3"): 36.2923,
+        ("Pt", "L3"): 1.0950,
+        ("Au", "L3"): 1.0529,
+        ("Au", "L1"): 0.3277,
+    },
+}
+
+
 @pytest.mark.parametrize(
-    "element, subshell, bote_salvat",
-    [
-        # sigma / sigma(Fe K) at 300 kV from the analytic formulas of Bote et
-        # al., At. Data Nucl. Data Tables 95 (2009) 871, evaluated with their
-        # published parameters (reference values, not in the package).
-        ("O", "K", 22.8247),
-        ("Ti", "K", 1.5689),
-        ("Sr", "K", 0.3454),
-        ("La", "L2", 1.2902),
-        ("La", "L3", 2.8265),
-        ("Fe", "L3", 36.2923),
-    ],
+    "beam_energy, element, subshell, bote_salvat",
+    [(e, *key, v) for e, table in BOTE_SALVAT.items() for key, v in table.items()],
 )
-def test_cross_sections_follow_bote_salvat(element, subshell, bote_salvat):
+def test_cross_sections_follow_bote_salvat(beam_energy, element, subshell, bote_salvat):
+    # Within 3.5 % (the K shells of O to Pt within 3.5 %, L shells within 3 %
+    # at these points; the relativistic Bethe form alone was 16 % low for Pt K
+    # and 10 % for Pt and Au L3 at 200 kV).
     ratio = ionization_cross_section(
-        element, subshell, 300.0
-    ) / ionization_cross_section("Fe", "K", 300.0)
-    assert ratio == pytest.approx(bote_salvat, rel=0.04)
+        element, subshell, beam_energy
+    ) / ionization_cross_section("Fe", "K", beam_energy)
+    assert ratio == pytest.approx(bote_salvat, rel=0.035)
 
 
 def test_hubbell_yields():
@@ -269,19 +302,99 @@ def test_hubbell_yields():
     )
 
 
-def test_theory_against_peer_tables():
-    # Peer library: espm 1.1.3's 300 keV X-ray production cross sections
-    # (emtables, other ionisation and yield tables), each line times the
-    # same detector efficiency, give these weight-based family k-factors
-    # relative to Fe Ka. Theory must agree within its stated uncertainty.
-    peer = {"La_La": 1.5723, "O_Ka": 1.0327, "Sr_Ka": 3.7921, "Ti_Ka": 0.8401}
-    k = theoretical_kfactors(LINES)
+# Weight-based family k-factors relative to Fe Ka from independent tables:
+# Bote and Salvat's cross sections (published parameters, formula as above)
+# with xraylib 4.3's fluorescence yields (Hubbell's fit for K shells, Krause
+# for L), Coster-Kronig probabilities and radiative rates, K vacancies
+# cascading radiatively into the L subshells, and each line times the same
+# detector efficiency (the package's). Computed once outside the package.
+PEER = {
+    200.0: {
+        "O_Ka": 1.0539,
+        "Ti_Ka": 0.8542,
+        "Sr_Ka": 3.4114,
+        "La_La": 1.5747,
+        "Si_Ka": 0.6851,
+        "Cu_Ka": 1.2063,
+        "Mo_Ka": 6.7419,
+        "Ga_La": 0.9755,
+        "Pt_La": 2.1429,
+        "Au_La": 2.1681,
+    },
+    300.0: {
+        "O_Ka": 1.094,
+        "Ti_Ka": 0.8622,
+        "Sr_Ka": 3.2751,
+        "La_La": 1.5911,
+        "Si_Ka": 0.7033,
+        "Cu_Ka": 1.1975,
+        "Mo_Ka": 6.374,
+        "Ga_La": 1.0054,
+        "Pt_La": 2.1234,
+        "Au_La": 2.1447,
+    },
+}
+
+
+@pytest.mark.parametrize("beam_energy", [200.0, 300.0])
+def test_theory_against_peer_tables(beam_energy):
+    peer = PEER[beam_energy]
+    k = theoretical_kfactors(["Fe_Ka", *peer], beam_energy)
     for line, value in peer.items():
-        tol = 2 * k.relative_uncertainty[line]
+        # within 5 % (the goal of issue 12); 6 % for Ga L (1.1 keV, whose
+        # L3 cross section the fitted form puts 4-5 % below Bote-Salvat's)
+        tol = 0.06 if line == "Ga_La" else 0.05
         assert k[line] == pytest.approx(value, rel=tol), line
+        assert abs(k[line] / value - 1) < k.relative_uncertainty[line], line
     assert k.relative_uncertainty["Fe_Ka"] == 0.0
     assert k.relative_uncertainty["O_Ka"] > k.relative_uncertainty["Sr_Ka"]
     assert k.source == "theoretical" and k.convention == "family"
+
+
+def test_theory_bote_salvat_branches_meet():
+    # Sr K at 200 and 300 kV lies in the two branches of Bote and Salvat's
+    # fit (U = 12.4, 18.6); the physical k-factor changes smoothly between
+    # them (by the ratio of the cross-section ratios, 0.3454 / 0.3316).
+    k200 = theoretical_kfactors(["Fe_Ka", "Sr_Ka"], 200.0)["Sr_Ka"]
+    k300 = theoretical_kfactors(["Fe_Ka", "Sr_Ka"], 300.0)["Sr_Ka"]
+    assert k200 / k300 == pytest.approx(3.4114 / 3.2751, rel=0.02)
+
+
+def test_theory_window_scales_the_efficiency():
+    # The fit's window scale w multiplies the efficiency of each line by
+    # window_factor(E, w): O K (0.525 keV, both lines) against Fe K (6.4 to
+    # 7.1 keV, where the window is all but transparent).
+    from hyperspy_chipping.fitting._design import window_factor
+
+    nominal = theoretical_kfactors(["Fe_Ka", "O_Ka"])
+    for w in (0.0, 0.5, 2.0):
+        k = theoretical_kfactors(["Fe_Ka", "O_Ka"], window=w)
+        fe = float(window_factor(np.array([6.4]), w)[0])
+        o = float(window_factor(np.array([0.525]), w)[0])
+        assert k["O_Ka"] / nominal["O_Ka"] == pytest.approx(fe / o, rel=2e-3)
+    assert "window thickness x" not in nominal.detector
+
+
+def test_k_vacancies_cascade_into_l():
+    # Radiative decay of a K vacancy leaves one L vacancy: Ka1 in L3, Ka2 in
+    # L2 (xraydb's relative line intensities), times the K yield (Hubbell).
+    import xraydb
+
+    from hyperspy_chipping.kfactors._theory import _add_k_cascade, hubbell_k_yield
+
+    vac = {"L1": 0.0, "L2": 0.0, "L3": 0.0}
+    _add_k_cascade("La", 300.0, vac, "hubbell")
+    lines = xraydb.xray_lines("La", "K")
+    total = sum(x.intensity for x in lines.values())
+    per_k = ionization_cross_section("La", "K", 300.0) * hubbell_k_yield("La")
+    assert vac["L3"] == pytest.approx(per_k * lines["Ka1"].intensity / total)
+    assert vac["L2"] == pytest.approx(per_k * lines["Ka2"].intensity / total)
+    # a few per cent of the direct L3 ionisation at 300 kV; none below the
+    # K edge (38.9 keV)
+    assert 0.01 < vac["L3"] / ionization_cross_section("La", "L3", 300.0) < 0.1
+    below = {"L1": 0.0, "L2": 0.0, "L3": 0.0}
+    _add_k_cascade("La", 30.0, below, "hubbell")
+    assert below == {"L1": 0.0, "L2": 0.0, "L3": 0.0}
 
 
 def test_theory_trends():
@@ -304,6 +417,8 @@ def test_theory_trends():
         ((["Fe_Ka"], -3.0), {}, "`beam_energy` must be a positive"),
         ((["La_Ka"], 30.0), {}, "La K family is not excited"),
         ((["Fe_Ka"],), {"fluorescence_yields": "krause"}, "`fluorescence_yields`"),
+        ((["Fe_Ka"],), {"window": -0.5}, "`window` must be a non-negative"),
+        ((["Fe_Ka"],), {"window": "thin"}, "`window` must be a non-negative"),
     ],
 )
 def test_theory_errors(args, kwargs, match):
