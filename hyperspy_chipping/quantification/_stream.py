@@ -130,7 +130,7 @@ def _stream_block(
     ny, nx = block.shape[0] - sy + 1, block.shape[1] - sx + 1
     band = max(1, BAND_WINDOWS // max(nx, 1))
     narrow = None
-    if checked and block.dtype.itemsize <= 2 and block.size:
+    if checked and weights is None and block.dtype.itemsize <= 2 and block.size:
         # Two-byte sums (twice as fast) while they provably fit, then one
         # conversion to the fit's float32.
         if int(block.max()) * sy * sx <= np.iinfo(np.uint16).max:
@@ -189,13 +189,13 @@ def stream_window_results(link, fit, quantify, n_pixels, args, n_out):
     source = link["source"]
     sizes, dtype = link["sizes"], link["dtype"]
     checked = False
-    if (
-        link["weights"] is None
-        and np.issubdtype(source.dtype, np.unsignedinteger)
-        and np.iinfo(source.dtype).max * int(np.prod(sizes)) < 2**24
+    if np.issubdtype(source.dtype, np.unsignedinteger) and (
+        link["weights"] is not None
+        or np.iinfo(source.dtype).max * int(np.prod(sizes)) < 2**24
     ):
-        # Sums of unsigned counts below 2**24 are exact in float32: the
-        # windows are summed straight into the fit's precision (no
+        # Sums of unsigned counts below 2**24 are exact in float32, and
+        # Gaussian-weighted ones good to ~1e-7, the precision of the fit:
+        # the windows are summed straight into the fit's float32 (no
         # conversion pass), and need no check (they cannot be negative).
         dtype, checked = np.dtype(np.float32), True
     # Per window in a task: its share of the source chunk and its results;
