@@ -123,6 +123,8 @@ def _weighted_axis(data, axis: int, weights, n: int, dtype=np.float64):
     for bit; `dtype` float32 halves the memory traffic (the precision of
     the single-precision fit they feed).
     """
+    if dtype == np.float32:
+        return _weighted_axis_single(data, axis, weights, n)
     index = (slice(None),) * axis
     acc = term = None
     for k, wk in enumerate(weights):
@@ -133,6 +135,61 @@ def _weighted_axis(data, axis: int, weights, n: int, dtype=np.float64):
         else:
             np.multiply(part, dtype(wk), out=term, casting="unsafe")
             acc += term
+    return acc
+
+
+def _weighted_axis_single(data, axis: int, weights, n: int):
+    """:func:`_weighted_axis` in float32, in fewer passes over the data.
+
+    Along the first axis, one product with the banded matrix of the weights
+    (BLAS, ~4x faster than a pass per weight); along another, the pixels
+    the symmetric kernel weighs alike are added before they are weighed.
+
+    Examples
+    --------
+    >>> x = np.arange(24, dtype=np.uint16).reshape(4, 6, 1)
+    >>> w = np.array([1.0, 2.0, 1.0])
+    >>> ref = _weighted_axis(x, 1, w, 4)[..., 0]
+    >>> bool(np.allclose(_weighted_axis_single(x, 1, w, 4)[..., 0], ref))
+    True
+    >>> bool(np.allclose(_weighted_axis_single(x, 0, w, 2), _weighted_axis(x, 0, w, 2)))
+    True
+    """
+    size = len(weights)
+    weights = np.asarray(weights, dtype=np.float32)
+    if axis == 0:
+        band = np.zeros((n, n + size - 1), dtype=np.float32)
+        for i in range(n):
+            band[i, i : i + size] = weights
+        rows = data[: n + size - 1].reshape(n + size - 1, -1)
+        out = band @ rows.astype(np.float32, copy=False)
+        return out.reshape((n,) + data.shape[1:])
+    index = (slice(None),) * axis
+    acc = pair = None
+    for k in range((size + 1) // 2):
+        a = data[index + (slice(k, k + n),)]
+        mirror = size - 1 - k
+        if mirror != k and np.isclose(weights[k], weights[mirror]):
+            if pair is None:
+                pair = np.empty(a.shape, dtype=np.float32)
+            np.add(
+                a,
+                data[index + (slice(mirror, mirror + n),)],
+                out=pair,
+                dtype=np.float32,
+            )
+            terms = [(pair, weights[k])]
+        else:
+            terms = [(a, weights[k])] + (
+                [(data[index + (slice(mirror, mirror + n),)], weights[mirror])]
+                if mirror != k
+                else []
+            )
+        for values, weight in terms:
+            if acc is None:
+                acc = np.multiply(values, weight, dtype=np.float32)
+            else:
+                acc += np.multiply(values, weight, dtype=np.float32)
     return acc
 
 
