@@ -27,11 +27,12 @@ derivatives of the peaks.
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 
 import numpy as np
 
-from hyperspy_chipping.fitting import _xray_families as physics
+from hyperspy_chipping.fitting import _resolution as resolution
 from hyperspy_chipping.fitting._design import (
     Calibration,
     background_columns,
@@ -139,10 +140,16 @@ def channel_weights(model, floor_fraction=1e-3):
 
 
 #: Bounds of the refinement: offset within 3 channels of the metadata, gain
-#: within 1 %, resolution (FWHM at Mn Ka) between these (eV).
+#: within 1 %, resolution (FWHM at Mn Ka) between these (eV), Fano factor
+#: within :data:`~._resolution.FANO_RANGE` and electronic noise (FWHM at
+#: 0 keV) at least NOISE_FLOOR (eV; > 0 so that every width is > 0).
 OFFSET_RANGE_CHANNELS = 3
 GAIN_RANGE = 0.01
 FWHM_RANGE = (40.0, 400.0)
+FANO_RANGE = resolution.FANO_RANGE
+NOISE_FLOOR = 1.0
+#: The Fano term of FWHM_MnKa**2 per unit of F (eV**2).
+_FANO_TERM_MNKA = resolution.FANO_SLOPE * resolution.MNKA_ENERGY * 1000.0
 
 
 def calibrate(
@@ -201,15 +208,15 @@ def calibrate(
         try:
             start, lo, hi = _bounds(calibration, families)
             high = resolution_channels(calibration, channels, families)
-            if high is not None:
-                # The resolution from the channels above RESOLUTION_FROM
-                # (with the offset and gain; see resolution_channels), then
-                # offset and gain from every channel, the resolution held.
+            if high is not None and os.environ.get("HC_FANO_FROM") == "high":
+                # The Fano factor from the channels above RESOLUTION_FROM
+                # (with the offset, gain and noise), then offset, gain and
+                # noise from every channel, the Fano factor held.
                 start = _levenberg_marquardt(
                     y, w * high, start, lo, hi, *fit, window=window
                 )
                 lo, hi = lo.copy(), hi.copy()
-                lo[2] = hi[2] = start.fwhm_mnka
+                lo[3] = hi[3] = start.fano
             cal = _levenberg_marquardt(y, w, start, lo, hi, *fit, window=window)
         except np.linalg.LinAlgError as err:  # pragma: no cover
             warnings.warn(
@@ -233,7 +240,7 @@ def calibrate(
     return cal, w, model
 
 
-RESOLUTION_FROM = 0.0
+RESOLUTION_FROM = float(os.environ.get("HC_RESOLUTION_FROM", "1.0"))
 MIN_RESOLUTION_WEIGHT = 0.2
 
 
@@ -278,32 +285,51 @@ def resolution_channels(calibration, channels, families):
 
 
 def _bounds(calibration, families):
-    """Starting point and bounds (offset, scale, fwhm_mnka) of the fit."""
+    """Starting point and bounds (offset, scale, fwhm_mnka, fano) of the fit.
+
+    The Fano factor starts at the calibration's (exspy's Fiori-Newbury
+    value unless the results say otherwise), within :data:`FANO_RANGE`,
+    lowered if the metadata's resolution is below its Fano limit; the
+    resolution is then raised to the limit of the lowest Fano factor if
+    needed. ``noise >= 0`` is kept by :func:`_project`.
+    """
     d_off = OFFSET_RANGE_CHANNELS * calibration.scale
-    lowest = min((float(np.min(f.energies)) for f in families), default=0.0)
-    # The Fiori-Newbury width must stay real at every line energy.
-    fwhm_low = max(FWHM_RANGE[0], physics.smallest_resolution_mnka(lowest) + 0.1)
+    fano_lo, fano_hi = FANO_RANGE
+    fano = float(np.clip(calibration.fano, fano_lo, fano_hi))
+    fwhm = float(np.clip(calibration.fwhm_mnka, *FWHM_RANGE))
+    room = fwhm**2 - NOISE_FLOOR**2
+    fano = float(np.clip(min(fano, room / _FANO_TERM_MNKA), fano_lo, fano_hi))
     lo = np.array(
-        [calibration.offset - d_off, calibration.scale * (1 - GAIN_RANGE), fwhm_low]
+        [
+            calibration.offset - d_off,
+            calibration.scale * (1 - GAIN_RANGE),
+            FWHM_RANGE[0],
+            fano_lo,
+        ]
     )
     hi = np.array(
         [
             calibration.offset + d_off,
             calibration.scale * (1 + GAIN_RANGE),
             FWHM_RANGE[1],
+            fano_hi,
         ]
     )
-    start = Calibration(
-        calibration.offset,
-        calibration.scale,
-        float(np.clip(calibration.fwhm_mnka, lo[2] + 1e-6, hi[2] - 1e-6)),
-    )
-    return start, lo, hi
+    q = _project(np.array([calibration.offset, calibration.scale, fwhm, fano]))
+    return Calibration(*q), lo, hi
+
+
+def _project(q):
+    """`q` with the resolution raised so that the noise is >= NOISE_FLOOR."""
+    q = np.array(q, dtype=float)
+    q[2] = max(q[2], resolution.resolution_mnka(NOISE_FLOOR, q[3]) + 1e-6)
+    return q
 
 
 #: Convergence of the calibration: steps below these (offset and channel
-#: width in units of the channel width, resolution in eV) end the fit.
-_TOLERANCE = (1e-4, 1e-7, 1e-3)
+#: width in units of the channel width, resolution in eV, Fano factor) end
+#: the fit.
+_TOLERANCE = (1e-4, 1e-7, 1e-3, 1e-5)
 
 
 def _levenberg_marquardt(
@@ -320,9 +346,9 @@ def _levenberg_marquardt(
     max_iterations=50,
     window=1.0,
 ):
-    """Fit (offset, scale, fwhm_mnka) within [lo, hi] by variable projection."""
+    """Fit (offset, scale, fwhm_mnka, fano) within [lo, hi] by variable projection."""
     sqrt_w = np.sqrt(w)
-    tolerance = np.array(_TOLERANCE) * [start.scale, start.scale, 1.0]
+    tolerance = np.array(_TOLERANCE) * [start.scale, start.scale, 1.0, 1.0]
 
     def evaluate(q):
         """(calibration, design, amplitudes, solve, residual, cost) at `q`."""
@@ -334,7 +360,7 @@ def _levenberg_marquardt(
         residual = sqrt_w * (y - a @ coef)
         return cal, a, coef, solve, residual, residual @ residual
 
-    q = np.array([start.offset, start.scale, start.fwhm_mnka], dtype=float)
+    q = np.array([start.offset, start.scale, start.fwhm_mnka, start.fano])
     fixed = np.asarray(lo) >= np.asarray(hi)
     state, damping = evaluate(q), 1e-3
     n_peaks = len(families)
@@ -357,7 +383,7 @@ def _levenberg_marquardt(
         diagonal[diagonal == 0] = 1.0
         while True:
             step = np.linalg.solve(normal + damping * np.diag(diagonal), -gradient)
-            trial = np.clip(q + step, lo, hi)
+            trial = _project(np.clip(q + step, lo, hi))
             candidate = evaluate(trial)
             if candidate[-1] <= cost or damping > 1e8:
                 break

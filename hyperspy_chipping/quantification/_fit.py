@@ -532,16 +532,11 @@ def _definition(
     families, calibration, channels, background, beam_energy, shape, window=1.0
 ):
     """What rebuilds the fitted model as HyperSpy components (the model view)."""
-    from hyperspy_chipping.fitting import _xray_families as physics
     from hyperspy_chipping.fitting._design import detected_continuum
 
     fams = {}
     for f in families:
-        fwhm = (
-            f.fwhm
-            if f.fwhm is not None
-            else physics.fwhm_at_energy(f.energies, calibration.fwhm_mnka)
-        )
+        fwhm = f.fwhm if f.fwhm is not None else calibration.fwhm(f.energies)
         fams[f.key] = {
             **(
                 {"kind": f.kind, "parents": list(f.parents)}
