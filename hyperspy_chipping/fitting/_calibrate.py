@@ -27,7 +27,6 @@ derivatives of the peaks.
 from __future__ import annotations
 
 import logging
-import os
 import warnings
 
 import numpy as np
@@ -162,9 +161,18 @@ def calibrate(
     beam_energy,
     *,
     refine=True,
+    refine_fano=True,
     window=1.0,
 ):
-    """Fit offset, gain and resolution on a high-count spectrum.
+    """Fit offset, gain and the detector's width model on a high-count spectrum.
+
+    The width model has two parameters (see :mod:`._resolution`): the FWHM
+    at Mn Ka and the Fano factor, with the electronic noise (the width at
+    0 keV) kept >= :data:`NOISE_FLOOR` and the Fano factor within
+    :data:`FANO_RANGE`. The fit starts from `calibration` (the metadata's
+    FWHM at Mn Ka and exspy's Fano factor). Both are refined from every
+    channel of the fit: the lines below ~1 keV set the noise, the lines
+    above set the Fano factor.
 
     The fit is weighted by the data (on a summed spectrum of many counts the
     data and the model agree); the weights returned, for the chip fits, come
@@ -188,6 +196,10 @@ def calibrate(
         keV.
     refine : bool, default True
         Refine; if False only the weights are computed.
+    refine_fano : bool, default True
+        Refine the Fano factor too; if False it is held at `calibration`'s
+        (a model that may still lack peaks, before the summed residual is
+        searched for them: a free slope of the width would chase them).
     window : float, default 1
         Scale of the detector window's thickness (continuum).
 
@@ -207,15 +219,7 @@ def calibrate(
         fit = (families, channels, background, order, beam_energy)
         try:
             start, lo, hi = _bounds(calibration, families)
-            high = resolution_channels(calibration, channels, families)
-            if high is not None and os.environ.get("HC_FANO_FROM") == "high":
-                # The Fano factor from the channels above RESOLUTION_FROM
-                # (with the offset, gain and noise), then offset, gain and
-                # noise from every channel, the Fano factor held.
-                start = _levenberg_marquardt(
-                    y, w * high, start, lo, hi, *fit, window=window
-                )
-                lo, hi = lo.copy(), hi.copy()
+            if not refine_fano:
                 lo[3] = hi[3] = start.fano
             cal = _levenberg_marquardt(y, w, start, lo, hi, *fit, window=window)
         except np.linalg.LinAlgError as err:  # pragma: no cover
@@ -238,50 +242,6 @@ def calibrate(
     w = channel_weights(model)
     _logger.info("calibration: %s", cal)
     return cal, w, model
-
-
-RESOLUTION_FROM = float(os.environ.get("HC_RESOLUTION_FROM", "1.0"))
-MIN_RESOLUTION_WEIGHT = 0.2
-
-
-def resolution_channels(calibration, channels, families):
-    """The channels (a 0/1 mask) that refine the detector resolution, or None.
-
-    The channels at and above ``RESOLUTION_FROM`` (1 keV), if a line of
-    weight ``MIN_RESOLUTION_WEIGHT`` of its family lies there; else None
-    (every channel: a spectrum of low-energy lines alone, or a fit that
-    starts above 1 keV).
-
-    The resolution is a property of the detector (Fano and electronic
-    noise), the same for every line at one energy. Below ~1 keV the detected
-    shapes carry what the model knows least — the window's absorption edges,
-    incomplete charge collection and its low-energy tail, the zero-peak
-    tail, a light element not yet in the model (C K of a support film): a
-    misfit there would be absorbed by a wider resolution, which then widens
-    every line.
-
-    Examples
-    --------
-    >>> from hyperspy_chipping.fitting._families import physics_families
-    >>> cal = Calibration(0.0, 0.01, 130.0)
-    >>> fams = physics_families(["Fe", "O"], 200.0, (0.2, 20.0))
-    >>> mask = resolution_channels(cal, np.arange(20, 2000), fams)
-    >>> float(mask[:80].max()), float(mask[80:].min())  # 0.2-0.99, 1-20 keV
-    (0.0, 1.0)
-    >>> o = [f for f in fams if f.element == "O"]
-    >>> resolution_channels(cal, np.arange(20, 2000), o) is None  # O K alone
-    True
-    """
-    energies = calibration.centres(channels)
-    above = any(
-        float(e) >= RESOLUTION_FROM and float(w) >= MIN_RESOLUTION_WEIGHT
-        for f in families
-        if not getattr(f, "kind", None)  # lines, not detector artefacts
-        for e, w in zip(f.energies, f.weights)
-    )
-    if not above or energies[0] >= RESOLUTION_FROM:
-        return None
-    return (energies >= RESOLUTION_FROM).astype(float)
 
 
 def _bounds(calibration, families):
