@@ -214,7 +214,6 @@ def missing_peaks(spectrum, model, calibration, channels, threshold=8.0):
     >>> missing_peaks(data, model, Calibration(0.0, 0.01, 130.0), np.arange(1000))
     [8.04]
     """
-    from hyperspy_chipping.fitting import _xray_families as physics
 
     y = np.asarray(spectrum, float)
     mu = np.clip(np.asarray(model, float), 1e-9, None)
