@@ -60,7 +60,7 @@ class Calibration:
     --------
     >>> cal = Calibration(0.0, 0.01, 130.0, fano=0.10)
     >>> (cal.fwhm([0.0, 5.8987]) * 1000).round(1), round(cal.noise, 1)
-    (array([ 68.8, 130. ]), 68.8)
+    (array([ 65.6, 130. ]), 65.6)
     """
 
     offset: float

@@ -109,7 +109,7 @@ def fwhm_at_energy(
     >>> (fwhm_at_energy([0.0, 0.525, 5.8987], 130.0) * 1000).round(1)
     array([ 46.4,  58.9, 130. ])
     >>> (fwhm_at_energy([0.0, 0.525, 5.8987], 130.0, fano=0.09) * 1000).round(1)
-    array([ 75.7,  81.9, 130. ])
+    array([ 74.6,  81.1, 130. ])
     """
     fano = _check_fano(fano)
     e_ev = np.asarray(energy, dtype=float) * 1000.0
