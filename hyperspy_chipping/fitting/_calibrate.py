@@ -218,7 +218,7 @@ def calibrate(
     if refine:
         fit = (families, channels, background, order, beam_energy)
         try:
-            start, lo, hi = _bounds(calibration, families)
+            start, lo, hi = _bounds(calibration)
             if not refine_fano:
                 lo[3] = hi[3] = start.fano
             cal = _levenberg_marquardt(y, w, start, lo, hi, *fit, window=window)
@@ -244,7 +244,7 @@ def calibrate(
     return cal, w, model
 
 
-def _bounds(calibration, families):
+def _bounds(calibration):
     """Starting point and bounds (offset, scale, fwhm_mnka, fano) of the fit.
 
     The Fano factor starts at the calibration's (exspy's Fiori-Newbury

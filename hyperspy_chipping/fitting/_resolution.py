@@ -195,18 +195,6 @@ def resolution_mnka(noise: float, fano: float) -> float:
     return math.sqrt(noise**2 + FANO_SLOPE * fano * MNKA_ENERGY * 1000.0)
 
 
-def smallest_resolution_mnka(energy: float, fano: float = FIORI_NEWBURY_FANO) -> float:
-    """Smallest FWHM at Mn Ka (eV) whose width is real at `energy` (keV).
-
-    Examples
-    --------
-    >>> round(smallest_resolution_mnka(0.0), 1)  # Fiori-Newbury: 121.4 eV
-    121.4
-    """
-    fano = _check_fano(fano)
-    return math.sqrt(max(FANO_SLOPE * fano * (MNKA_ENERGY - energy) * 1000.0, 0.0))
-
-
 def fwhm_derivatives(
     energy: ArrayLike, energy_resolution_MnKa: float, fano: float
 ) -> tuple[np.ndarray, np.ndarray]:

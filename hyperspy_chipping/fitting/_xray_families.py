@@ -50,7 +50,6 @@ from scipy.special import erf
 from hyperspy_chipping.fitting._resolution import (  # noqa: F401 (re-exported)
     MNKA_ENERGY,
     fwhm_at_energy,
-    smallest_resolution_mnka,
 )
 
 #: Detector stack, front to back: (formula, density g/cm3, thickness nm, role).
