@@ -440,7 +440,7 @@ def pile_up_consistent(
     if not e[0] < energy < e[-1]:
         return True
     expected = peak["counts"] * lines[strong] ** 2 / (2 * n_i * n_j)
-    sigma = float(physics.fwhm_at_energy(energy, calibration.fwhm_mnka))
+    sigma = float(calibration.fwhm(energy))
     sigma *= physics.SIGMA_PER_FWHM
     kernel = np.exp(-0.5 * ((e - energy) / sigma) ** 2)
     kernel *= calibration.scale / (sigma * np.sqrt(2 * np.pi))
@@ -493,7 +493,7 @@ def pile_up_in_reach(artefact, families, counts, model, calibration, channels) -
     line_counts = _main_line_counts(families, counts)
     parents = [line_counts.get(p, 0.0) for p in artefact.parents]
     energy = float(artefact.main_energy)
-    fwhm = float(physics.fwhm_at_energy(energy, calibration.fwhm_mnka))
+    fwhm = float(calibration.fwhm(energy))
     e = calibration.centres(channels)
     under = np.abs(e - energy) <= 1.2 * fwhm
     background = float(np.clip(np.asarray(model, float)[under], 0, None).sum())

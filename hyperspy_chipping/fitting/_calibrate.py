@@ -31,7 +31,7 @@ import warnings
 
 import numpy as np
 
-from hyperspy_chipping.fitting import _xray_families as physics
+from hyperspy_chipping.fitting import _resolution as resolution
 from hyperspy_chipping.fitting._design import (
     Calibration,
     background_columns,
@@ -139,10 +139,16 @@ def channel_weights(model, floor_fraction=1e-3):
 
 
 #: Bounds of the refinement: offset within 3 channels of the metadata, gain
-#: within 1 %, resolution (FWHM at Mn Ka) between these (eV).
+#: within 1 %, resolution (FWHM at Mn Ka) between these (eV), Fano factor
+#: within :data:`~._resolution.FANO_RANGE` and electronic noise (FWHM at
+#: 0 keV) at least NOISE_FLOOR (eV; > 0 so that every width is > 0).
 OFFSET_RANGE_CHANNELS = 3
 GAIN_RANGE = 0.01
 FWHM_RANGE = (40.0, 400.0)
+FANO_RANGE = resolution.FANO_RANGE
+NOISE_FLOOR = 1.0
+#: The Fano term of FWHM_MnKa**2 per unit of F (eV**2).
+_FANO_TERM_MNKA = resolution.FANO_SLOPE * resolution.MNKA_ENERGY * 1000.0
 
 
 def calibrate(
@@ -155,9 +161,18 @@ def calibrate(
     beam_energy,
     *,
     refine=True,
+    refine_fano=True,
     window=1.0,
 ):
-    """Fit offset, gain and resolution on a high-count spectrum.
+    """Fit offset, gain and the detector's width model on a high-count spectrum.
+
+    The width model has two parameters (see :mod:`._resolution`): the FWHM
+    at Mn Ka and the Fano factor, with the electronic noise (the width at
+    0 keV) kept >= :data:`NOISE_FLOOR` and the Fano factor within
+    :data:`FANO_RANGE`. The fit starts from `calibration` (the metadata's
+    FWHM at Mn Ka and exspy's Fano factor). Both are refined from every
+    channel of the fit: the lines below ~1 keV set the noise, the lines
+    above set the Fano factor.
 
     The fit is weighted by the data (on a summed spectrum of many counts the
     data and the model agree); the weights returned, for the chip fits, come
@@ -181,6 +196,10 @@ def calibrate(
         keV.
     refine : bool, default True
         Refine; if False only the weights are computed.
+    refine_fano : bool, default True
+        Refine the Fano factor too; if False it is held at `calibration`'s
+        (a model that may still lack peaks, before the summed residual is
+        searched for them: a free slope of the width would chase them).
     window : float, default 1
         Scale of the detector window's thickness (continuum).
 
@@ -199,17 +218,9 @@ def calibrate(
     if refine:
         fit = (families, channels, background, order, beam_energy)
         try:
-            start, lo, hi = _bounds(calibration, families)
-            high = resolution_channels(calibration, channels, families)
-            if high is not None:
-                # The resolution from the channels above RESOLUTION_FROM
-                # (with the offset and gain; see resolution_channels), then
-                # offset and gain from every channel, the resolution held.
-                start = _levenberg_marquardt(
-                    y, w * high, start, lo, hi, *fit, window=window
-                )
-                lo, hi = lo.copy(), hi.copy()
-                lo[2] = hi[2] = start.fwhm_mnka
+            start, lo, hi = _bounds(calibration)
+            if not refine_fano:
+                lo[3] = hi[3] = start.fano
             cal = _levenberg_marquardt(y, w, start, lo, hi, *fit, window=window)
         except np.linalg.LinAlgError as err:  # pragma: no cover
             warnings.warn(
@@ -233,77 +244,52 @@ def calibrate(
     return cal, w, model
 
 
-RESOLUTION_FROM = 0.0
-MIN_RESOLUTION_WEIGHT = 0.2
+def _bounds(calibration):
+    """Starting point and bounds (offset, scale, fwhm_mnka, fano) of the fit.
 
-
-def resolution_channels(calibration, channels, families):
-    """The channels (a 0/1 mask) that refine the detector resolution, or None.
-
-    The channels at and above ``RESOLUTION_FROM`` (1 keV), if a line of
-    weight ``MIN_RESOLUTION_WEIGHT`` of its family lies there; else None
-    (every channel: a spectrum of low-energy lines alone, or a fit that
-    starts above 1 keV).
-
-    The resolution is a property of the detector (Fano and electronic
-    noise), the same for every line at one energy. Below ~1 keV the detected
-    shapes carry what the model knows least — the window's absorption edges,
-    incomplete charge collection and its low-energy tail, the zero-peak
-    tail, a light element not yet in the model (C K of a support film): a
-    misfit there would be absorbed by a wider resolution, which then widens
-    every line.
-
-    Examples
-    --------
-    >>> from hyperspy_chipping.fitting._families import physics_families
-    >>> cal = Calibration(0.0, 0.01, 130.0)
-    >>> fams = physics_families(["Fe", "O"], 200.0, (0.2, 20.0))
-    >>> mask = resolution_channels(cal, np.arange(20, 2000), fams)
-    >>> float(mask[:80].max()), float(mask[80:].min())  # 0.2-0.99, 1-20 keV
-    (0.0, 1.0)
-    >>> o = [f for f in fams if f.element == "O"]
-    >>> resolution_channels(cal, np.arange(20, 2000), o) is None  # O K alone
-    True
+    The Fano factor starts at the calibration's (exspy's Fiori-Newbury
+    value unless the results say otherwise), within :data:`FANO_RANGE`,
+    lowered if the metadata's resolution is below its Fano limit; the
+    resolution is then raised to the limit of the lowest Fano factor if
+    needed. ``noise >= 0`` is kept by :func:`_project`.
     """
-    energies = calibration.centres(channels)
-    above = any(
-        float(e) >= RESOLUTION_FROM and float(w) >= MIN_RESOLUTION_WEIGHT
-        for f in families
-        if not getattr(f, "kind", None)  # lines, not detector artefacts
-        for e, w in zip(f.energies, f.weights)
-    )
-    if not above or energies[0] >= RESOLUTION_FROM:
-        return None
-    return (energies >= RESOLUTION_FROM).astype(float)
-
-
-def _bounds(calibration, families):
-    """Starting point and bounds (offset, scale, fwhm_mnka) of the fit."""
     d_off = OFFSET_RANGE_CHANNELS * calibration.scale
-    lowest = min((float(np.min(f.energies)) for f in families), default=0.0)
-    # The Fiori-Newbury width must stay real at every line energy.
-    fwhm_low = max(FWHM_RANGE[0], physics.smallest_resolution_mnka(lowest) + 0.1)
+    fano_lo, fano_hi = FANO_RANGE
+    fano = float(np.clip(calibration.fano, fano_lo, fano_hi))
+    fwhm = float(np.clip(calibration.fwhm_mnka, *FWHM_RANGE))
+    room = fwhm**2 - NOISE_FLOOR**2
+    fano = float(np.clip(min(fano, room / _FANO_TERM_MNKA), fano_lo, fano_hi))
     lo = np.array(
-        [calibration.offset - d_off, calibration.scale * (1 - GAIN_RANGE), fwhm_low]
+        [
+            calibration.offset - d_off,
+            calibration.scale * (1 - GAIN_RANGE),
+            FWHM_RANGE[0],
+            fano_lo,
+        ]
     )
     hi = np.array(
         [
             calibration.offset + d_off,
             calibration.scale * (1 + GAIN_RANGE),
             FWHM_RANGE[1],
+            fano_hi,
         ]
     )
-    start = Calibration(
-        calibration.offset,
-        calibration.scale,
-        float(np.clip(calibration.fwhm_mnka, lo[2] + 1e-6, hi[2] - 1e-6)),
-    )
-    return start, lo, hi
+    q = _project(np.array([calibration.offset, calibration.scale, fwhm, fano]))
+    return Calibration(*q), lo, hi
+
+
+def _project(q):
+    """`q` with the resolution raised so that the noise is >= NOISE_FLOOR."""
+    q = np.array(q, dtype=float)
+    q[2] = max(q[2], resolution.resolution_mnka(NOISE_FLOOR, q[3]) + 1e-6)
+    return q
 
 
 #: Convergence of the calibration: steps below these (offset and channel
-#: width in units of the channel width, resolution in eV) end the fit.
-_TOLERANCE = (1e-4, 1e-7, 1e-3)
+#: width in units of the channel width, resolution in eV, Fano factor) end
+#: the fit.
+_TOLERANCE = (1e-4, 1e-7, 1e-3, 1e-5)
 
 
 def _levenberg_marquardt(
@@ -320,9 +306,9 @@ def _levenberg_marquardt(
     max_iterations=50,
     window=1.0,
 ):
-    """Fit (offset, scale, fwhm_mnka) within [lo, hi] by variable projection."""
+    """Fit (offset, scale, fwhm_mnka, fano) within [lo, hi] by variable projection."""
     sqrt_w = np.sqrt(w)
-    tolerance = np.array(_TOLERANCE) * [start.scale, start.scale, 1.0]
+    tolerance = np.array(_TOLERANCE) * [start.scale, start.scale, 1.0, 1.0]
 
     def evaluate(q):
         """(calibration, design, amplitudes, solve, residual, cost) at `q`."""
@@ -334,7 +320,7 @@ def _levenberg_marquardt(
         residual = sqrt_w * (y - a @ coef)
         return cal, a, coef, solve, residual, residual @ residual
 
-    q = np.array([start.offset, start.scale, start.fwhm_mnka], dtype=float)
+    q = np.array([start.offset, start.scale, start.fwhm_mnka, start.fano])
     fixed = np.asarray(lo) >= np.asarray(hi)
     state, damping = evaluate(q), 1e-3
     n_peaks = len(families)
@@ -357,7 +343,7 @@ def _levenberg_marquardt(
         diagonal[diagonal == 0] = 1.0
         while True:
             step = np.linalg.solve(normal + damping * np.diag(diagonal), -gradient)
-            trial = np.clip(q + step, lo, hi)
+            trial = _project(np.clip(q + step, lo, hi))
             candidate = evaluate(trial)
             if candidate[-1] <= cost or damping > 1e8:
                 break

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import erf
 
+from hyperspy_chipping.fitting import _resolution as resolution
 from hyperspy_chipping.fitting import _xray_families as physics
 
 BACKGROUNDS = ("bremsstrahlung", "polynomial")
@@ -51,15 +52,34 @@ class Calibration:
         Channel width, keV.
     fwhm_mnka : float
         Detector resolution (FWHM at Mn Kα), eV.
+    fano : float, default FIORI_NEWBURY_FANO
+        Fano factor of the width model (see :mod:`._resolution`); the default,
+        0.1171, is exspy's Fiori-Newbury width.
+
+    Examples
+    --------
+    >>> cal = Calibration(0.0, 0.01, 130.0, fano=0.10)
+    >>> (cal.fwhm([0.0, 5.8987]) * 1000).round(1), round(cal.noise, 1)
+    (array([ 65.6, 130. ]), 65.6)
     """
 
     offset: float
     scale: float
     fwhm_mnka: float
+    fano: float = resolution.FIORI_NEWBURY_FANO
 
     def centres(self, channels) -> np.ndarray:
         """Channel centres (keV) of the channel indices `channels`."""
         return self.offset + self.scale * np.asarray(channels, dtype=float)
+
+    def fwhm(self, energy) -> np.ndarray:
+        """Peak FWHM (keV) at `energy` (keV) of this detector."""
+        return resolution.fwhm_at_energy(energy, self.fwhm_mnka, self.fano)
+
+    @property
+    def noise(self) -> float:
+        """Electronic-noise FWHM (eV): the width at 0 keV."""
+        return resolution.electronic_noise(self.fwhm_mnka, self.fano)
 
 
 def kev_per_unit(axis) -> float:
@@ -147,13 +167,19 @@ def _line_windows(families, calibration: Calibration, channels):
         used = np.asarray(fam.weights) != 0  # lines of weight 0 add nothing
         e = np.asarray(fam.energies, float)[used]
         if fam.fwhm is None:
-            fwhm = physics.fwhm_at_energy(e, calibration.fwhm_mnka)
-            # d FWHM(E) / d FWHM(Mn Ka), Fiori-Newbury: FWHM_MnKa / FWHM(E)
-            # (eV / eV), FWHM(E) returned in keV.
-            dfwhm.append(calibration.fwhm_mnka / (fwhm * 1e3) * 1e-3)
+            fwhm = calibration.fwhm(e)
+            # d FWHM(E) / d FWHM(Mn Ka) (keV / eV) and d FWHM(E) / d F (keV)
+            dfwhm.append(
+                np.stack(
+                    resolution.fwhm_derivatives(
+                        e, calibration.fwhm_mnka, calibration.fano
+                    ),
+                    axis=1,
+                )
+            )
         else:
             fwhm = np.broadcast_to(np.asarray(fam.fwhm, float), used.shape)[used]
-            dfwhm.append(np.zeros(e.shape))
+            dfwhm.append(np.zeros((e.size, 2)))
         energies.append(e)
         fwhms.append(fwhm)
         weights.append(np.asarray(fam.weights, float)[used])
@@ -175,7 +201,8 @@ def _line_windows(families, calibration: Calibration, channels):
         "inside": inside,
         "energy": e,
         "sigma": s,
-        "dsigma": np.concatenate(dfwhm)[:, None] * physics.SIGMA_PER_FWHM,
+        # (n_lines, 1, 2): d sigma / d fwhm_mnka, d sigma / d fano
+        "dsigma": np.concatenate(dfwhm)[:, None, :] * physics.SIGMA_PER_FWHM,
         "weight": np.concatenate(weights)[:, None],
         "column": np.concatenate(column)[:, None],
         "half": half,
@@ -204,8 +231,8 @@ def peak_model_derivatives(families, calibration: Calibration, channels, amplitu
     Returns
     -------
     numpy.ndarray
-        (n_channels, 3): d/d offset (per keV), d/d scale (per keV) and
-        d/d ``fwhm_mnka`` (per eV).
+        (n_channels, 4): d/d offset (per keV), d/d scale (per keV),
+        d/d ``fwhm_mnka`` (per eV) and d/d ``fano``.
 
     Examples
     --------
@@ -219,7 +246,7 @@ def peak_model_derivatives(families, calibration: Calibration, channels, amplitu
     >>> bool(np.allclose(d[:, 0], numeric[:, 0] / 1e-6, atol=1e-3))
     True
     """
-    out = np.zeros((np.size(channels), 3))
+    out = np.zeros((np.size(channels), 4))
     lines = _line_windows(families, calibration, channels)
     if lines is None:
         return out
@@ -230,10 +257,12 @@ def peak_model_derivatives(families, calibration: Calibration, channels, amplitu
     pdf_up = norm * np.exp(-0.5 * (upper / s) ** 2)
     pdf_lo = norm * np.exp(-0.5 * (lower / s) ** 2)
     scale = lines["weight"] * np.asarray(amplitudes, float)[lines["column"]]
+    width = -(upper * pdf_up - lower * pdf_lo) / s
     parts = (
         pdf_up - pdf_lo,
         pdf_up * (k + 0.5) - pdf_lo * (k - 0.5),
-        -(upper * pdf_up - lower * pdf_lo) / s * lines["dsigma"],
+        width * lines["dsigma"][..., 0],
+        width * lines["dsigma"][..., 1],
     )
     inside = lines["inside"]
     index = lines["index"][inside]

@@ -123,7 +123,7 @@ def energy_tolerance(energy, calibration) -> float:
     >>> round(energy_tolerance(6.4, Calibration(0.0, 0.01, 130.0)), 4)
     0.0674
     """
-    fwhm = float(physics.fwhm_at_energy(max(energy, 0.05), calibration.fwhm_mnka))
+    fwhm = float(calibration.fwhm(max(energy, 0.05)))
     return max(calibration.scale, 0.5 * fwhm)
 
 
@@ -164,7 +164,7 @@ def fitted_line_at(energy, families, calibration, counts=None, peak_counts=None)
     True
     """
     tol = energy_tolerance(energy, calibration)
-    fwhm = float(physics.fwhm_at_energy(max(energy, 0.05), calibration.fwhm_mnka))
+    fwhm = float(calibration.fwhm(max(energy, 0.05)))
     best = None
     for j, fam in enumerate(families):
         for name, e, w in zip(fam.names, fam.energies, fam.weights):
@@ -236,7 +236,7 @@ def _resolved(peak, families, calibration):
 
 
 def _near_a_line(energy, families, calibration):
-    fwhm = float(physics.fwhm_at_energy(max(energy, 0.05), calibration.fwhm_mnka))
+    fwhm = float(calibration.fwhm(max(energy, 0.05)))
     return any(
         abs(float(e) - energy) <= NEIGHBOUR_FWHM * fwhm
         for fam in families

@@ -214,12 +214,11 @@ def missing_peaks(spectrum, model, calibration, channels, threshold=8.0):
     >>> missing_peaks(data, model, Calibration(0.0, 0.01, 130.0), np.arange(1000))
     [8.04]
     """
-    from hyperspy_chipping.fitting import _xray_families as physics
 
     y = np.asarray(spectrum, float)
     mu = np.clip(np.asarray(model, float), 1e-9, None)
     energies = calibration.centres(channels)
-    fwhm = physics.fwhm_at_energy(np.clip(energies, 0, None), calibration.fwhm_mnka)
+    fwhm = calibration.fwhm(np.clip(energies, 0, None))
     half = max(1, int(round(np.median(fwhm) / calibration.scale / 2)))
     kernel = np.ones(2 * half + 1)
     excess = np.convolve(y - mu, kernel, mode="same")

@@ -79,7 +79,7 @@ def find_peaks(spectrum, model, calibration, channels, threshold=THRESHOLD):
     energies = calibration.centres(channels)
     if y.size < 5:
         return []
-    fwhm = physics.fwhm_at_energy(np.clip(energies, 0.05, None), calibration.fwhm_mnka)
+    fwhm = calibration.fwhm(np.clip(energies, 0.05, None))
     sigma = fwhm * physics.SIGMA_PER_FWHM / calibration.scale  # channels
     half = int(np.ceil(3 * sigma.max()))
     offsets = np.arange(-half, half + 1)

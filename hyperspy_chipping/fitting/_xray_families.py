@@ -22,8 +22,8 @@ The pieces of the forward model of
 - :func:`detector_efficiency`: transmission through a polymer window with an Al
   coating and a Si dead layer, times absorption in the Si crystal, with mass
   attenuation coefficients from the Elam tables in ``xraydb``.
-- :func:`fwhm_at_energy`: the Fiori & Newbury energy dependence of the peak width,
-  the same formula as exspy's.
+- :func:`~._resolution.fwhm_at_energy` (from :mod:`._resolution`): the peak
+  width against energy, electronic noise and Fano statistics.
 - :func:`family_lines`: the lines of one shell family (K, L or M) of an element with
   their *detected* relative weights, and the family's detected yield per atom used to
   scale families of the same element against each other.
@@ -47,6 +47,11 @@ import xraydb
 from numpy.typing import ArrayLike
 from scipy.special import erf
 
+from hyperspy_chipping.fitting._resolution import (  # noqa: F401 (re-exported)
+    MNKA_ENERGY,
+    fwhm_at_energy,
+)
+
 #: Detector stack, front to back: (formula, density g/cm3, thickness nm, role).
 #: A polyimide window with an Al light-blocking coating, a Si dead layer and a
 #: 0.45 mm Si drift detector crystal. The Si support grid of the window is a
@@ -64,8 +69,6 @@ LOW_ENERGY_CUTOFF = 0.1
 #: Standard deviation of a Gaussian per unit of its FWHM.
 SIGMA_PER_FWHM = 1.0 / (2.0 * math.sqrt(2.0 * math.log(2.0)))
 
-#: Energy of Mn Ka (keV), the reference of ``energy_resolution_MnKa`` (exspy's value).
-MNKA_ENERGY = 5.8987
 
 #: Lines (xraydb names) that form the exspy/Siegbahn main line of each family:
 #: Ka = Ka1 + Ka2, La = La1 + La2 (L3-M4,5), Ma = M5-N6,7.
@@ -145,66 +148,6 @@ def detector_efficiency(energy: ArrayLike) -> np.ndarray:
         else:
             absorbed = absorbed * -np.expm1(-mu_t)
     return np.where(inside, transmission * absorbed, 0.0)
-
-
-def fwhm_at_energy(energy: ArrayLike, energy_resolution_MnKa: float) -> np.ndarray:
-    """Return the peak FWHM (keV) at ``energy`` (keV), Fiori & Newbury model.
-
-    Parameters
-    ----------
-    energy : array_like
-        Peak energies in keV (0 gives the electronic-noise width).
-    energy_resolution_MnKa : float
-        FWHM at Mn Ka in eV.
-
-    Returns
-    -------
-    numpy.ndarray
-        FWHM in keV.
-
-    Raises
-    ------
-    ValueError
-        If the resolution is too small for the model (negative width at 0 keV).
-
-    Notes
-    -----
-    ``FWHM(E)**2 = FWHM_MnKa**2 + 2.5 eV * (E - E_MnKa)`` (energies in eV), as
-    exspy computes it [1]_.
-
-    References
-    ----------
-    .. [1] C. E. Fiori and D. E. Newbury, SEM/1978/I, SEM Inc., AMF O'Hare (1978)
-       401.
-
-    Examples
-    --------
-    >>> from hyperspy_chipping.fitting._xray_families import fwhm_at_energy
-    >>> (fwhm_at_energy([0.0, 0.525, 5.8987], 130.0) * 1000).round(1)
-    array([ 46.4,  58.9, 130. ])
-    """
-    e_ev = np.asarray(energy, dtype=float) * 1000.0
-    square = energy_resolution_MnKa**2 + 2.5 * (e_ev - MNKA_ENERGY * 1000.0)
-    if np.any(square <= 0):
-        raise ValueError(
-            "energy_resolution_MnKa = "
-            f"{energy_resolution_MnKa!r} eV is too small: the Fiori-Newbury width "
-            "is not positive at every requested energy"
-        )
-    return np.sqrt(square) / 1000.0
-
-
-def smallest_resolution_mnka(energy: float) -> float:
-    """Smallest FWHM at Mn Ka (eV) whose Fiori-Newbury width is real at `energy`.
-
-    The Fano limit of Si: 121.4 eV at 0 keV (see :func:`fwhm_at_energy`).
-
-    Examples
-    --------
-    >>> round(smallest_resolution_mnka(0.0), 1)
-    121.4
-    """
-    return math.sqrt(max(2.5 * (MNKA_ENERGY - energy) * 1000.0, 0.0))
 
 
 def gaussian_channel_areas(

@@ -383,11 +383,15 @@ def _solve_model(total, prep, refine=True):
         # Stock exspy: metadata calibration, unweighted least squares.
         weights = np.ones(channels.size)
     else:
+        search = prep.get("auto_elements", True)
+        # While unnamed peaks are searched for, the Fano factor is held: a
+        # free slope of the width would chase the peaks the model lacks. It
+        # is refined once the model is complete (below).
         cal, weights, model_sum = calibrate(
-            total, channels, cal, families, *args, refine=refine
+            total, channels, cal, families, *args, refine=refine, refine_fano=not search
         )
         fit_range = (float(cal.centres(channels[0])), prep["energy_range"][1])
-        if prep.get("auto_elements", True):
+        if search:
             families, added = _add_unnamed_elements(
                 total,
                 model_sum,
@@ -401,7 +405,13 @@ def _solve_model(total, prep, refine=True):
             )
             if added:  # calibrate again, with the peaks modelled
                 cal, weights, model_sum = calibrate(
-                    total, channels, cal, families, *args, refine=refine
+                    total,
+                    channels,
+                    cal,
+                    families,
+                    *args,
+                    refine=refine,
+                    refine_fano=False,
                 )
         if refine and prep["background"] == "bremsstrahlung":
             # The detector window, from the data (fitting/_response.py).
@@ -437,6 +447,10 @@ def _solve_model(total, prep, refine=True):
                 )
                 cal, weights, model_sum = calibrate(
                     total, channels, cal, families, *args, refine=False, window=window
+                )
+            if refine:  # the model complete: the width's Fano slope too
+                cal, weights, model_sum = calibrate(
+                    total, channels, cal, families, *args, window=window
                 )
     shape, chip_order = None, prep["chip_background_order"]
     if prep["background"] == "bremsstrahlung" and not prep["exspy_like"]:
@@ -532,16 +546,11 @@ def _definition(
     families, calibration, channels, background, beam_energy, shape, window=1.0
 ):
     """What rebuilds the fitted model as HyperSpy components (the model view)."""
-    from hyperspy_chipping.fitting import _xray_families as physics
     from hyperspy_chipping.fitting._design import detected_continuum
 
     fams = {}
     for f in families:
-        fwhm = (
-            f.fwhm
-            if f.fwhm is not None
-            else physics.fwhm_at_energy(f.energies, calibration.fwhm_mnka)
-        )
+        fwhm = f.fwhm if f.fwhm is not None else calibration.fwhm(f.energies)
         fams[f.key] = {
             **(
                 {"kind": f.kind, "parents": list(f.parents)}

@@ -468,6 +468,8 @@ def store_results(signal, request, results):
                 "offset": float(cal.offset),
                 "scale": float(cal.scale),
                 "energy_resolution_MnKa": float(cal.fwhm_mnka),
+                "fano_factor": float(cal.fano),
+                "electronic_noise": float(cal.noise),
             },
             "families": [f.key for f in solution["families"]],
             "auto_elements": list(solution["summed_fit"].get("auto_elements", [])),

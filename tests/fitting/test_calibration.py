@@ -84,15 +84,15 @@ def test_refine_false_keeps_the_metadata(summed):
     assert cal == start
 
 
-@pytest.mark.parametrize("column, step", [(0, 1e-7), (1, 1e-9), (2, 1e-4)])
+@pytest.mark.parametrize("column, step", [(0, 1e-7), (1, 1e-9), (2, 1e-4), (3, 1e-6)])
 def test_peak_derivatives_match_finite_differences(column, step):
     families = physics_families(["La", "Pt", "O", "Fe"], 300.0, (0.2, 20.0))
-    cal = Calibration(-0.05, 0.01, 130.0)
+    cal = Calibration(-0.05, 0.01, 130.0, fano=0.11)
     channels = np.r_[20:900, 950:2000]  # a gap, as an excluded region makes
     amplitudes = np.random.default_rng(0).uniform(1e3, 1e4, len(families))
 
     def model(h):
-        q = np.array([cal.offset, cal.scale, cal.fwhm_mnka])
+        q = np.array([cal.offset, cal.scale, cal.fwhm_mnka, cal.fano])
         q[column] += h
         return peak_columns(families, Calibration(*q), channels) @ amplitudes
 
@@ -102,9 +102,10 @@ def test_peak_derivatives_match_finite_differences(column, step):
 
 
 def test_resolution_below_the_fano_limit_starts_at_the_limit(summed):
-    # 118 eV at Mn Ka is below what a Si detector can reach (121.4 eV): the
-    # Fiori-Newbury width would be imaginary at low energy. The fit starts
-    # at the limit instead and still finds the simulation's 130 eV.
+    # 118 eV at Mn Ka is below the Fano limit of exspy's width (121.4 eV):
+    # with its Fano factor the noise would be imaginary. The fit starts
+    # with the Fano factor lowered to keep the noise >= 0 and still finds
+    # the simulation's 130 eV.
     spectrum, offset, scale = summed
     channels = np.arange(40, 2000)
     families = physics_families(ELEMENTS, 300.0, (0.3, 19.9))

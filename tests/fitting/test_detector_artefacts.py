@@ -14,7 +14,7 @@
 #
 # You should have received a copy of the GNU General Public License
 # along with hyperspy_chipping. If not, see <https://www.gnu.org/licenses/#GPL>.
-"""Pile-up and Si internal-fluorescence peaks; the resolution from above 1 keV."""
+"""Pile-up and Si internal-fluorescence peaks."""
 
 import dataclasses
 import warnings
@@ -32,7 +32,6 @@ from hyperspy_chipping.fitting._artefacts import (
     internal_fluorescence_fraction,
     pile_up_detectable,
 )
-from hyperspy_chipping.fitting._calibrate import calibrate
 from hyperspy_chipping.fitting._design import (
     Calibration,
     peak_columns,
@@ -253,24 +252,3 @@ def test_si_internal_fluorescence_store_save_restore():
     key = "Si_internal_fluorescence"
     assert type(restored[key]) is SiInternalFluorescence
     assert restored[key].kind == "internal-fluorescence"
-
-
-# --- resolution from the lines above 1 keV ---------------------------------
-
-
-def test_resolution_is_not_widened_by_a_low_energy_misfit():
-    # O K detected 40 % wider than the detector's resolution (incomplete
-    # charge collection, a window the model lacks), Fe K at the resolution:
-    # the refined resolution is Fe K's, not a compromise widened by O K.
-    fe, o = (physics_families([el], BEAM, (0.2, 20.0))[0] for el in ("Fe", "O"))
-    from hyperspy_chipping.fitting import _xray_families as physics
-
-    wide = dataclasses.replace(
-        o, fwhm=1.4 * physics.fwhm_at_energy(np.asarray(o.energies), 130.0)
-    )
-    channels = CHANNELS[ENERGY > 0.2]
-    y = _expected({}, continuum=400.0)[channels]
-    y = y + peak_columns([fe, wide], CAL, channels) @ np.array([2e6, 2e6])
-    start = Calibration(CAL.offset, CAL.scale, 140.0)
-    cal, _, _ = calibrate(y, channels, start, [fe, o], "bremsstrahlung", 5, BEAM)
-    assert cal.fwhm_mnka == pytest.approx(130.0, abs=1.0)
