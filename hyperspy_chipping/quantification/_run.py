@@ -61,6 +61,7 @@ from hyperspy_chipping.quantification._fit import (
     solve_model,
     warn_bulk_specimen,
 )
+from hyperspy_chipping.quantification._kfactor_window import with_window_kfactors
 from hyperspy_chipping.quantification._stream import (
     stream_window_results,
     window_calibration_total,
@@ -245,6 +246,11 @@ def parse_request(signal, kfactors, **options):
         "auto_start": bool(prep["auto_start"]),
         "auto_elements": bool(prep["auto_elements"]),
     }
+    model = getattr(kfactors, "window_model", None)
+    if model is not None and method == "CL":
+        # Theoretical k-factors: evaluated at the window the fit refines.
+        request["kfactor_window_model"] = model
+        params.update(window_model=model, lines=list(lines_k))
     if options["thickness"] is not None:
         request["thickness"] = options["thickness"]
     if toa is not None:
@@ -293,6 +299,7 @@ def compute_results(
             # source reads under other keys, and every chunk be read twice.
             (total,) = total.to_delayed(optimize_graph=False).ravel()
             solution = dask.delayed(solve_model)(total, prep, request["refine"])
+        solution = _with_kfactors(solution, params)
         npix = da.from_array(n_pixels[..., None], chunks=spectra.chunks[:-1] + (1,))
         # A solved model fixes every column (elements it added included); a
         # model still to be solved, only those of the named elements.
@@ -328,7 +335,7 @@ def compute_results(
     subset = np.asarray(data)[calibration_subset(nav_shape) + (fit,)]
     total = subset.sum(axis=tuple(range(len(nav_shape))), dtype=float)
     total /= overlap(signal, nav_shape)
-    solution = solve_model(total, prep, request["refine"])
+    solution = with_window_kfactors(solve_model(total, prep, request["refine"]), params)
     # One BLAS limit around the pool: toggling OpenBLAS's thread count per
     # block costs more than the blocks (measured 2x on 2 cores).
     with single_threaded_blas(), ThreadPoolExecutor(min(len(starts), cores)) as pool:
@@ -368,6 +375,7 @@ def _stream_results(
         total = total / overlap(signal, nav_shape)
         (total,) = total.to_delayed(optimize_graph=False).ravel()
         solution = dask.delayed(solve_model)(total, prep, request["refine"])
+    solution = _with_kfactors(solution, params)
     solved = isinstance(solution, dict)
     lay = layout(
         len(request["xray_lines"]),
@@ -390,6 +398,15 @@ def _stream_results(
     results = {name: result[:, sl] for name, sl in lay.items()}
     results["solution"] = solution
     return results
+
+
+def _with_kfactors(solution, params):
+    """:func:`with_window_kfactors`, as one task of a lazy graph."""
+    if params.get("window_model") is None:
+        return solution
+    if isinstance(solution, dict):
+        return with_window_kfactors(solution, params)
+    return dask.delayed(with_window_kfactors)(solution, params)
 
 
 def _quantify_trimmed(spectra, n_pixels, solution, params, checked=False):
@@ -505,6 +522,10 @@ def store_results(signal, request, results):
         q["mass_thickness"] = full(np.asarray(results["mass_thickness"])[:, 0])
     if "background_covariance" in results:
         q["background_covariance"] = full(results["background_covariance"])
+    if "kfactors_applied" in solution:  # theoretical, at the fit's window
+        q["kfactors_nominal"] = dict(request["kfactors"])
+        q["kfactors"] = dict(solution["kfactors_applied"])
+        q["kfactor_window"] = float(solution["kfactor_window"])
     signal.metadata.set_item("Chipping.Quantification", q)
     return q
 
