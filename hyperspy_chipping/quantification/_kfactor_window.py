@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 
+import dask
 import numpy as np
 
 #: The refined window is used when it differs from the nominal one (1) by
@@ -140,3 +141,35 @@ def with_window_kfactors(solution, params):
     out["kfactors_applied"] = applied
     out["kfactor_window"] = window
     return out
+
+
+def window_kfactors_task(solution, params):
+    """:func:`with_window_kfactors` of a solved model, or one task of a lazy
+    graph after the task that solves it (a dask Delayed)."""
+    if params.get("window_model") is None:
+        return solution
+    if isinstance(solution, dict):
+        return with_window_kfactors(solution, params)
+    return dask.delayed(with_window_kfactors)(solution, params)
+
+
+def applied_kfactors(request, solution) -> dict:
+    """What the quantification's metadata says of the k-factors applied.
+
+    Theoretical k-factors evaluated at the fit's window: ``kfactors`` (those
+    applied), ``kfactors_nominal`` (at the model's window) and
+    ``kfactor_window``; nothing for other k-factors (the request's
+    ``kfactors`` are those applied).
+
+    Examples
+    --------
+    >>> applied_kfactors({"kfactors": {"Fe_Ka": 1.0}}, {"factors": [1.0]})
+    {}
+    """
+    if "kfactors_applied" not in solution:
+        return {}
+    return {
+        "kfactors_nominal": dict(request["kfactors"]),
+        "kfactors": dict(solution["kfactors_applied"]),
+        "kfactor_window": float(solution["kfactor_window"]),
+    }

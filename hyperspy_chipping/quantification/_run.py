@@ -61,7 +61,10 @@ from hyperspy_chipping.quantification._fit import (
     solve_model,
     warn_bulk_specimen,
 )
-from hyperspy_chipping.quantification._kfactor_window import with_window_kfactors
+from hyperspy_chipping.quantification._kfactor_window import (
+    applied_kfactors,
+    window_kfactors_task,
+)
 from hyperspy_chipping.quantification._stream import (
     stream_window_results,
     window_calibration_total,
@@ -299,7 +302,7 @@ def compute_results(
             # source reads under other keys, and every chunk be read twice.
             (total,) = total.to_delayed(optimize_graph=False).ravel()
             solution = dask.delayed(solve_model)(total, prep, request["refine"])
-        solution = _with_kfactors(solution, params)
+        solution = window_kfactors_task(solution, params)
         npix = da.from_array(n_pixels[..., None], chunks=spectra.chunks[:-1] + (1,))
         # A solved model fixes every column (elements it added included); a
         # model still to be solved, only those of the named elements.
@@ -335,7 +338,7 @@ def compute_results(
     subset = np.asarray(data)[calibration_subset(nav_shape) + (fit,)]
     total = subset.sum(axis=tuple(range(len(nav_shape))), dtype=float)
     total /= overlap(signal, nav_shape)
-    solution = with_window_kfactors(solve_model(total, prep, request["refine"]), params)
+    solution = window_kfactors_task(solve_model(total, prep, request["refine"]), params)
     # One BLAS limit around the pool: toggling OpenBLAS's thread count per
     # block costs more than the blocks (measured 2x on 2 cores).
     with single_threaded_blas(), ThreadPoolExecutor(min(len(starts), cores)) as pool:
@@ -375,7 +378,7 @@ def _stream_results(
         total = total / overlap(signal, nav_shape)
         (total,) = total.to_delayed(optimize_graph=False).ravel()
         solution = dask.delayed(solve_model)(total, prep, request["refine"])
-    solution = _with_kfactors(solution, params)
+    solution = window_kfactors_task(solution, params)
     solved = isinstance(solution, dict)
     lay = layout(
         len(request["xray_lines"]),
@@ -398,15 +401,6 @@ def _stream_results(
     results = {name: result[:, sl] for name, sl in lay.items()}
     results["solution"] = solution
     return results
-
-
-def _with_kfactors(solution, params):
-    """:func:`with_window_kfactors`, as one task of a lazy graph."""
-    if params.get("window_model") is None:
-        return solution
-    if isinstance(solution, dict):
-        return with_window_kfactors(solution, params)
-    return dask.delayed(with_window_kfactors)(solution, params)
 
 
 def _quantify_trimmed(spectra, n_pixels, solution, params, checked=False):
@@ -522,10 +516,7 @@ def store_results(signal, request, results):
         q["mass_thickness"] = full(np.asarray(results["mass_thickness"])[:, 0])
     if "background_covariance" in results:
         q["background_covariance"] = full(results["background_covariance"])
-    if "kfactors_applied" in solution:  # theoretical, at the fit's window
-        q["kfactors_nominal"] = dict(request["kfactors"])
-        q["kfactors"] = dict(solution["kfactors_applied"])
-        q["kfactor_window"] = float(solution["kfactor_window"])
+    q.update(applied_kfactors(request, solution))
     signal.metadata.set_item("Chipping.Quantification", q)
     return q
 
