@@ -78,7 +78,8 @@ agree within 8 % at 200 kV; at 300 kV Sr K is 15 % above theirs (theirs is
 below), Ga L 10 % below. M families are uncertain to
 25 % and more (the tables lack the La M5 yield altogether). The detector
 matters more than the tables below 1 keV: the ``window`` argument takes the
-fit's refined window thickness.
+fit's refined window thickness, and ``quantify_chips("theoretical")`` applies
+it (``window_model``, ``quantification/_kfactor_window.py``).
 :data:`RELATIVE_UNCERTAINTY` states what is claimed.
 """
 

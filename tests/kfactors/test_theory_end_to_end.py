@@ -122,6 +122,15 @@ def test_pure_phases_within_five_percent(beam):
     assert len(errors) == 6
     for name, err in errors.items():
         assert abs(err) < 0.05, (name, err)
+    # The model's own detector: the refined window agrees with the nominal
+    # one within its uncertainty, and the nominal k-factors are applied.
+    q = chips.metadata.Chipping.Quantification
+    response = q.Detector_response
+    assert abs(response.window_scale - 1.0) < 2 * response.window_scale_std
+    assert q.kfactor_window == 1.0
+    assert q.kfactors.as_dictionary() == pytest.approx(
+        q.kfactors_nominal.as_dictionary()
+    )
 
 
 @pytest.mark.parametrize("beam", [200.0, 300.0])
