@@ -461,7 +461,9 @@ def run(args: argparse.Namespace) -> dict:
         if kfactors == "theoretical":
             from hyperspy_chipping.kfactors import theoretical_kfactors
 
-            table = theoretical_kfactors(list(table), q.beam_energy)
+            # At the window the quantification applied them (if it moved).
+            window = q.get_item("kfactor_window")
+            table = theoretical_kfactors(list(table), q.beam_energy, window=window)
         elif hasattr(kfactors, "header"):  # calibrated, or read from a table
             table = kfactors
         target = Path(args.save_kfactors)

@@ -133,6 +133,10 @@ def dataframe_attrs(signal) -> dict:
                 "thickness",
                 "take_off_angle",
                 "kfactor_source",
+                # Theoretical k-factors: the window scale they were evaluated
+                # at, and their values at the nominal window.
+                "kfactor_window",
+                "kfactors_nominal",
             )
             if quant.has_item(key)
         }

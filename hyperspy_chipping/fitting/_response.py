@@ -109,3 +109,45 @@ def refine_window(
             vertex = -coef[1] / (2 * coef[0])
             return float(np.clip(vertex, x[0], x[-1])), costs
     return float(scales[best]), costs
+
+
+def window_uncertainty(costs: dict, n_channels: int, n_parameters: int = 0) -> float:
+    """Standard deviation of the refined window scale, from its chi2 curve.
+
+    The curvature of the parabola through the grid point of least chi2 and
+    its neighbours (``chi2 = a (s - s0)**2 + ...``, so ``sigma = 1 /
+    sqrt(a)`` for a Poisson-weighted chi2), inflated by ``sqrt(chi2_red)``
+    when the model fits the summed spectrum worse than its noise (what the
+    window then absorbs is not counting noise).
+
+    Parameters
+    ----------
+    costs : dict
+        ``{scale: weighted chi-squared}`` from :func:`refine_window`.
+    n_channels : int
+        Channels of the fit.
+    n_parameters : int, default 0
+        Free parameters of the fit (for the reduced chi-squared).
+
+    Returns
+    -------
+    float
+        The standard deviation (``inf`` if the curve has no minimum inside
+        the grid: the scale is then at a bound).
+
+    Examples
+    --------
+    >>> costs = {s: 100.0 + 400.0 * (s - 0.5) ** 2 for s in WINDOW_SCALES}
+    >>> round(window_uncertainty(costs, 101, 1), 3)  # 1 / sqrt(400)
+    0.05
+    """
+    scales = np.array(sorted(costs))
+    chi = np.array([costs[s] for s in scales])
+    best = int(np.argmin(chi))
+    best = min(max(best, 1), scales.size - 2)
+    x, c = scales[best - 1 : best + 2], chi[best - 1 : best + 2]
+    curvature = np.polyfit(x, c, 2)[0]
+    if not curvature > 0:
+        return float("inf")
+    chi2_red = float(chi.min()) / max(1, int(n_channels) - int(n_parameters))
+    return float(np.sqrt(max(chi2_red, 1.0) / curvature))

@@ -19,7 +19,8 @@
 - :meth:`~hyperspy_chipping.signals.ChippedEDSSpectrum.calibrate_kfactors`
   (here :func:`calibrate`): family k-factors from chips of known composition.
 - :func:`theoretical_kfactors`: standardless family k-factors from physics
-  tables; ``quantify_chips("theoretical")`` uses them.
+  tables; ``quantify_chips("theoretical")`` uses them, at the detector
+  window its fit refines (:func:`window_kfactors`).
 - :class:`KFactors`, :func:`save_kfactors`, :func:`load_kfactors`,
   :func:`convert_kfactors`: tables that state their convention, in and out.
 """
@@ -33,6 +34,7 @@ from hyperspy_chipping.kfactors._tables import (
     save_kfactors,
 )
 from hyperspy_chipping.kfactors._theory import theoretical_kfactors
+from hyperspy_chipping.quantification._kfactor_window import window_kfactors
 
 __all__ = [
     "KFactors",
@@ -42,4 +44,5 @@ __all__ = [
     "resolve_kfactors",
     "save_kfactors",
     "theoretical_kfactors",
+    "window_kfactors",
 ]

@@ -213,6 +213,8 @@ def _quantify_block(spectra, n_pixels, solution, params, checked=False):
     var0 = zero_signal_variance(_var(cov), inten, gain, floor)
     critical, limit = currie_limits(np.sqrt(var0), gain)
     method = params["method"]
+    # Theoretical k-factors at the fit's window (_kfactor_window.py).
+    factors = solution.get("factors", params["factors"])
     dose = None
     if method == "zeta":
         dose = params["pixel_dose"] * npix
@@ -223,7 +225,7 @@ def _quantify_block(spectra, n_pixels, solution, params, checked=False):
             inten,
             cov,
             method,
-            params["factors"],
+            factors,
             params["elements"],
             dose=dose,
             thickness=params["thickness"],
@@ -237,7 +239,7 @@ def _quantify_block(spectra, n_pixels, solution, params, checked=False):
     for key in ("weight", "atomic"):
         out[key][weak] = np.nan
         out[f"{key}_cov"][weak] = np.nan
-    atomic_factors = method_factors(method, params["factors"], params["elements"])[1]
+    atomic_factors = method_factors(method, factors, params["elements"])[1]
     limit_percent = 100 * limit_fractions(
         limit, inten, atomic_factors, out.get("absorption", 1.0)
     )

@@ -49,7 +49,11 @@ from hyperspy_chipping.fitting._linear import Projector, single_threaded_blas
 from hyperspy_chipping.fitting._low_energy import spectrum_start
 from hyperspy_chipping.fitting._peak_search import search_unnamed_elements
 from hyperspy_chipping.fitting._refine import refine_line_weights
-from hyperspy_chipping.fitting._response import refine_window, scaled_families
+from hyperspy_chipping.fitting._response import (
+    refine_window,
+    scaled_families,
+    window_uncertainty,
+)
 from hyperspy_chipping.quantification._summed_fit import (
     summed_fit_report,
     warn_summed_fit,
@@ -360,7 +364,7 @@ def _solve_model(total, prep, refine=True):
         first = min(first, channels.size - 1)
         trim = slice(first, None)
         channels, total = channels[trim], total[trim]
-    added, summary, window = {}, {}, 1.0
+    added, summary, window, window_std = {}, {}, 1.0, None
     # Too few counts to check the model's peak positions and widths: the
     # metadata's are used, and no composition is reported (see _block).
     unchecked = refine and not prep["exspy_like"] and total.sum() < REFINE_MIN_COUNTS
@@ -415,7 +419,10 @@ def _solve_model(total, prep, refine=True):
                 )
         if refine and prep["background"] == "bremsstrahlung":
             # The detector window, from the data (fitting/_response.py).
-            window, _ = refine_window(total, weights, families, cal, channels, *args)
+            window, costs = refine_window(
+                total, weights, families, cal, channels, *args
+            )
+            window_std = window_uncertainty(costs, channels.size, len(families))
             families = scaled_families(families, window)
         if refine:
             families, report = refine_line_weights(
@@ -513,6 +520,8 @@ def _solve_model(total, prep, refine=True):
         detector_response={
             "window_scale": window,
             "window": "polymer window thickness / nominal (300 nm polyimide)",
+            # Its standard deviation, when refined (fitting/_response.py).
+            **({} if window_std is None else {"window_scale_std": window_std}),
         },
     )
     return out

@@ -61,6 +61,10 @@ from hyperspy_chipping.quantification._fit import (
     solve_model,
     warn_bulk_specimen,
 )
+from hyperspy_chipping.quantification._kfactor_window import (
+    applied_kfactors,
+    window_kfactors_task,
+)
 from hyperspy_chipping.quantification._stream import (
     stream_window_results,
     window_calibration_total,
@@ -245,6 +249,11 @@ def parse_request(signal, kfactors, **options):
         "auto_start": bool(prep["auto_start"]),
         "auto_elements": bool(prep["auto_elements"]),
     }
+    model = getattr(kfactors, "window_model", None)
+    if model is not None and method == "CL":
+        # Theoretical k-factors: evaluated at the window the fit refines.
+        request["kfactor_window_model"] = model
+        params.update(window_model=model, lines=list(lines_k))
     if options["thickness"] is not None:
         request["thickness"] = options["thickness"]
     if toa is not None:
@@ -293,6 +302,7 @@ def compute_results(
             # source reads under other keys, and every chunk be read twice.
             (total,) = total.to_delayed(optimize_graph=False).ravel()
             solution = dask.delayed(solve_model)(total, prep, request["refine"])
+        solution = window_kfactors_task(solution, params)
         npix = da.from_array(n_pixels[..., None], chunks=spectra.chunks[:-1] + (1,))
         # A solved model fixes every column (elements it added included); a
         # model still to be solved, only those of the named elements.
@@ -328,7 +338,7 @@ def compute_results(
     subset = np.asarray(data)[calibration_subset(nav_shape) + (fit,)]
     total = subset.sum(axis=tuple(range(len(nav_shape))), dtype=float)
     total /= overlap(signal, nav_shape)
-    solution = solve_model(total, prep, request["refine"])
+    solution = window_kfactors_task(solve_model(total, prep, request["refine"]), params)
     # One BLAS limit around the pool: toggling OpenBLAS's thread count per
     # block costs more than the blocks (measured 2x on 2 cores).
     with single_threaded_blas(), ThreadPoolExecutor(min(len(starts), cores)) as pool:
@@ -368,6 +378,7 @@ def _stream_results(
         total = total / overlap(signal, nav_shape)
         (total,) = total.to_delayed(optimize_graph=False).ravel()
         solution = dask.delayed(solve_model)(total, prep, request["refine"])
+    solution = window_kfactors_task(solution, params)
     solved = isinstance(solution, dict)
     lay = layout(
         len(request["xray_lines"]),
@@ -507,6 +518,7 @@ def store_results(signal, request, results):
         q["mass_thickness"] = full(np.asarray(results["mass_thickness"])[:, 0])
     if "background_covariance" in results:
         q["background_covariance"] = full(results["background_covariance"])
+    q.update(applied_kfactors(request, solution))
     signal.metadata.set_item("Chipping.Quantification", q)
     return q
 

@@ -225,6 +225,10 @@ def _parse_stored(signal, q):
         auto_elements=request.get("auto_elements", True),
     )
     source = request.get("kfactor_source", "user")
+    model = request.get("kfactor_window_model")
     request, prep, params = parse_request(signal, request["kfactors"], **options)
     request["kfactor_source"] = source
+    if model is not None and request["method"] == "CL":  # see _kfactor_window
+        request["kfactor_window_model"] = model
+        params.update(window_model=model, lines=list(request["xray_lines"]))
     return request, prep, params

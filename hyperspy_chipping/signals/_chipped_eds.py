@@ -308,7 +308,10 @@ class ChippedEDSSpectrum(
             ``"theoretical"`` for standardless family k-factors
             (:func:`hyperspy_chipping.kfactors.theoretical_kfactors`, marked
             ``kfactor_source="theoretical"`` in the metadata, with one
-            warning); the path of a k-factor table (``.json`` or ``.csv``,
+            warning; evaluated at the detector window the fit refines when
+            it differs significantly from the model's, the values applied
+            stored as ``kfactors`` with ``kfactors_nominal`` and
+            ``kfactor_window``); the path of a k-factor table (``.json`` or ``.csv``,
             :func:`hyperspy_chipping.kfactors.load_kfactors`); or the result
             of :meth:`calibrate_kfactors`. Weight-based
             k-factors for ``"CL"``, zeta factors (kg/m²) for ``"zeta"``,

@@ -29,6 +29,7 @@ from hyperspy_chipping.kfactors import (
     load_kfactors,
     save_kfactors,
     theoretical_kfactors,
+    window_kfactors,
 )
 from hyperspy_chipping.kfactors._calibrate import solve_kfactors
 from hyperspy_chipping.kfactors._theory import ionization_cross_section
@@ -438,8 +439,12 @@ def test_quantify_theoretical_marked_and_warned_once(demo, lazy):
     assert standardless[0].filename == __file__
     q = chips.metadata.Chipping.Quantification
     assert q.kfactor_source == "theoretical"
+    # The k-factors applied: the theoretical ones at the window the fit used.
     expected = theoretical_kfactors(LINES)
-    assert q.kfactors["Sr_Ka"] == pytest.approx(expected["Sr_Ka"])
+    assert q.kfactors_nominal.as_dictionary() == pytest.approx(dict(expected))
+    at_window = window_kfactors(expected, expected.window_model, q.kfactor_window)
+    assert q.kfactors.as_dictionary() == pytest.approx(at_window)
+    assert df.attrs["quantification"]["kfactor_window"] == q.kfactor_window
     assert "at_Sr" in df
 
 
