@@ -37,6 +37,10 @@ from hyperspy_chipping.quantification._detection import (
 
 #: Chips fitted together inside a block.
 ROWS = 1024
+#: Results stored in single precision, that of the chip fit: the amplitudes
+#: of every component and their std, for the model view (not in the table;
+#: a per-pixel map has a million windows of 10-30 components).
+SINGLE_PRECISION = ("amplitudes", "amplitudes_std")
 
 
 def layout(

@@ -47,7 +47,11 @@ from hyperspy_chipping.chipping._windows import window_source
 from hyperspy_chipping.fitting._design import BACKGROUNDS
 from hyperspy_chipping.fitting._families import default_line, split_xray_line
 from hyperspy_chipping.fitting._linear import single_threaded_blas
-from hyperspy_chipping.quantification._block import layout, quantify_block
+from hyperspy_chipping.quantification._block import (
+    SINGLE_PRECISION,
+    layout,
+    quantify_block,
+)
 from hyperspy_chipping.quantification._composition import METHODS, electron_dose
 from hyperspy_chipping.quantification._fit import (
     COMPOSITIONS,
@@ -452,8 +456,8 @@ def store_results(signal, request, results):
 
     every = is_complete(index, n_full)
 
-    def full(values):
-        values = np.asarray(values, dtype=float)
+    def full(values, dtype=float):
+        values = np.asarray(values, dtype=dtype)
         if every:  # all chips, in order: no copy of large results
             return values
         arr = np.full((n_full,) + values.shape[1:], np.nan)
@@ -510,7 +514,8 @@ def store_results(signal, request, results):
         "detection_limit",
         "detection_limit_percent",
     ):
-        q[name] = full(results[name])
+        single = name in SINGLE_PRECISION
+        q[name] = full(results[name], np.float32 if single else float)
     detected = np.zeros((n_full, len(request["xray_lines"])), dtype=bool)
     detected[index] = np.asarray(results["detected"]) > 0
     q["detected"] = detected
@@ -553,50 +558,3 @@ def quantify_chipped(signal, kfactors, **options):
     else:
         store_results(signal, request, results)
     return results
-
-
-def composition_maps(signal, results, composition="atomic"):
-    """Composition of the chips as one signal per element.
-
-    Parameters
-    ----------
-    signal : ChippedEDSSpectrum
-        The quantified chipped signal.
-    results : dict
-        From :func:`quantify_chipped` (numpy or dask arrays).
-    composition : {"atomic", "weight"}
-        Atomic or weight percent.
-
-    Returns
-    -------
-    list of hyperspy.signal.BaseSignal
-        One map per quantified element: ``Signal2D`` for a chip grid,
-        ``Signal1D`` for label chips or chips of a line scan; lazy for a lazy
-        signal.
-    """
-    import hyperspy.api as hs
-
-    q = signal.metadata.Chipping.Quantification
-    key = "atomic_percent" if composition == "atomic" else "weight_percent"
-    values = results[key]
-    nav = signal.axes_manager.navigation_axes
-    shape = tuple(a.size for a in nav)[::-1]
-    axes = [a.get_axis_dictionary() for a in nav[::-1]]
-    for ax in axes:
-        ax["navigate"] = False
-    cls = hs.signals.Signal2D if len(shape) == 2 else hs.signals.Signal1D
-    label = "atomic percent" if composition == "atomic" else "weight percent"
-    maps = []
-    for i, (element, line) in enumerate(zip(q.elements, q.xray_lines)):
-        column = values[:, i].reshape(shape)
-        if isinstance(column, np.ndarray):  # not a view of the stored results
-            column = column.copy()
-        m = cls(column, axes=[dict(a) for a in axes])
-        if isinstance(values, da.Array):
-            m = m.as_lazy()
-        m.metadata.General.title = f"{label} of {element}"
-        m.metadata.set_item("Sample.elements", [element])
-        m.metadata.set_item("Sample.xray_lines", [line])
-        m.metadata.Signal.quantity = f"{label.capitalize()} (%)"
-        maps.append(m)
-    return maps

@@ -33,6 +33,7 @@ import numpy as np
 
 from hyperspy_chipping.chipping._table import flat_chip_index
 from hyperspy_chipping.chipping._windows import window_source
+from hyperspy_chipping.quantification._block import SINGLE_PRECISION
 from hyperspy_chipping.quantification._fit import energy_axis_kev
 from hyperspy_chipping.quantification._run import (
     compute_results,
@@ -165,19 +166,26 @@ def lazy_results(signal, request, prep, params, extra=None):
     )
     # Per-pixel windows quantified from their map carry their counts.
     streamed = "all_counts" in lay
-    # Every result is a column slice of one packed array: its blocks are
-    # written straight into one numpy array, with no concatenated copies.
-    sources = [packed] + ([] if extra is None or streamed else [extra(data)])
-    targets = [np.empty(x.shape, dtype=x.dtype) for x in sources]
+    # Each result's columns are written straight into an array of its own
+    # (single precision where stored so), with no concatenated copies.
+    names = list(lay)
+    sources = [packed[:, lay[name]] for name in names]
+    targets = [
+        np.empty(x.shape, dtype=np.float32 if name in SINGLE_PRECISION else x.dtype)
+        for name, x in zip(names, sources)
+    ]
+    if extra is not None and not streamed:
+        sources.append(extra(data))
+        targets.append(np.empty(sources[-1].shape, dtype=sources[-1].dtype))
     da.store(sources, targets, lock=False)
-    arrays = {name: targets[0][:, sl] for name, sl in lay.items()}
+    arrays = dict(zip(names, targets))
     arrays["solution"] = solution
     if extra is None:
         return arrays, None
     if streamed:  # as extra(data) would give them: the sums' dtype
         counts = arrays["all_counts"][:, 0]
         return arrays, counts.astype(np.zeros(1, dtype=data.dtype).sum().dtype)
-    return arrays, targets[1]
+    return arrays, targets[-1]
 
 
 def lazy_table_results(signal):

@@ -445,10 +445,8 @@ class ChippedEDSSpectrum(
         20
         """
         from hyperspy_chipping.kfactors._named import resolve_kfactors
-        from hyperspy_chipping.quantification._run import (
-            composition_maps,
-            quantify_chipped,
-        )
+        from hyperspy_chipping.quantification._maps import composition_maps
+        from hyperspy_chipping.quantification._run import quantify_chipped
 
         kfactors, intensity = resolve_kfactors(
             self,

@@ -292,7 +292,8 @@ def test_fit_model_carries_std_and_red_chisq(lazy):
         family = f"{line.split('_')[0]}_{line.split('_')[1][0]}"
         amp = m[family].A.map
         np.testing.assert_allclose(amp["values"].ravel(), df[f"I_{line}"], rtol=1e-9)
-        np.testing.assert_allclose(amp["std"].ravel(), df[f"I_{line}_std"], rtol=1e-9)
+        # (the model view's uncertainties are stored in single precision)
+        np.testing.assert_allclose(amp["std"].ravel(), df[f"I_{line}_std"], rtol=1e-6)
     for param in m["background"].parameters:
         assert (param.map["std"] > 0).all()
     np.testing.assert_allclose(m.red_chisq.data.ravel(), df["chi2_red"], rtol=1e-9)
