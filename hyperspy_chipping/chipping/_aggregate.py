@@ -35,9 +35,9 @@ import numpy as np
 from hyperspy_chipping.chipping._windows import (
     _cumsum_windows,
     _dense_windows_lazy,
-    _is_dense,
     _regular_step,
     _windows_in_slabs,
+    dense_lazy_sizes,
 )
 
 _logger = logging.getLogger(__name__)
@@ -279,14 +279,8 @@ def sum_grid(data, bounds: list[np.ndarray], dtype):
     [[6, 6], [6, 6]]
     """
     n_nav = len(bounds)
-    if (
-        n_nav == 2
-        and isinstance(data, da.Array)
-        and data.ndim == 3
-        and all(_is_dense(b, n) for b, n in zip(bounds, data.shape[1::-1]))
-        and min(int(b[0, 1] - b[0, 0]) for b in bounds) > 1
-    ):
-        sizes = tuple(int(b[0, 1] - b[0, 0]) for b in reversed(bounds))
+    sizes = dense_lazy_sizes(data, bounds)
+    if sizes is not None and min(sizes) > 1:
         return _dense_windows_lazy(data, sizes, dtype)
     if n_nav == 2 and not isinstance(data, da.Array):
         steps = [_regular_step(b) for b in bounds]

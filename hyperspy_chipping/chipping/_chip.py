@@ -43,7 +43,7 @@ from hyperspy_chipping.chipping._geometry import (
 )
 from hyperspy_chipping.chipping._source import check_counts, guard_lazy_data
 from hyperspy_chipping.chipping._windows import (
-    _is_dense,
+    dense_lazy_sizes,
     gaussian_weights,
     link_window_source,
     weighted_windows,
@@ -357,12 +357,7 @@ def chip_arrays(
             data = weighted_windows(source_data, bounds, weights)
         else:
             data = sum_grid(source_data, bounds, dtype)
-        if (
-            isinstance(data, da.Array)
-            and ndim == 2
-            and step == (1, 1)
-            and all(_is_dense(b, n) for b, n in zip(bounds, nav_shape))
-        ):
+        if step == (1, 1) and dense_lazy_sizes(source_data, bounds) is not None:
             link = {
                 "source": source_data,
                 # An in-memory map: tasks read views of it (no halo copies).

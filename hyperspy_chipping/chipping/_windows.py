@@ -435,6 +435,25 @@ def _dense_windows_lazy(data, sizes, dtype, weights=None):
     return map_dense_windows(data, sizes, function, per_pixel, None, dtype)
 
 
+def dense_lazy_sizes(data, bounds) -> tuple[int, int] | None:
+    """Window size (y, x) if `bounds` are step-1 windows of a 2-D dask map.
+
+    Examples
+    --------
+    >>> x = da.zeros((5, 4, 2), chunks=2)
+    >>> dense_lazy_sizes(x, [np.array([[0, 2], [1, 3], [2, 4]]), np.array([[0, 5]])])
+    (5, 2)
+    """
+    if (
+        len(bounds) == 2
+        and isinstance(data, da.Array)
+        and data.ndim == 3
+        and all(_is_dense(b, n) for b, n in zip(bounds, data.shape[1::-1]))
+    ):
+        return tuple(int(b[0, 1] - b[0, 0]) for b in reversed(bounds))
+    return None
+
+
 def _is_dense(bounds: np.ndarray, n: int) -> bool:
     """Whether `bounds` are the step-1 windows ``[i, i + size)`` of n pixels."""
     size = int(bounds[0, 1] - bounds[0, 0])
@@ -489,13 +508,8 @@ def weighted_windows(data, bounds: list[np.ndarray], weights: list[np.ndarray]):
     array([4., 4., 4.])
     """
     n_nav = len(bounds)
-    if (
-        n_nav == 2
-        and isinstance(data, da.Array)
-        and data.ndim == 3
-        and all(_is_dense(b, n) for b, n in zip(bounds, data.shape[1::-1]))
-    ):
-        sizes = tuple(int(b[0, 1] - b[0, 0]) for b in reversed(bounds))
+    sizes = dense_lazy_sizes(data, bounds)
+    if sizes is not None:
         return _dense_windows_lazy(data, sizes, np.float64, tuple(weights[::-1]))
     out = data
     for i in reversed(range(n_nav)):

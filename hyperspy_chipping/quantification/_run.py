@@ -308,16 +308,7 @@ def compute_results(
             solution = dask.delayed(solve_model)(total, prep, request["refine"])
         solution = window_kfactors_task(solution, params)
         npix = da.from_array(n_pixels[..., None], chunks=spectra.chunks[:-1] + (1,))
-        # A solved model fixes every column (elements it added included); a
-        # model still to be solved, only those of the named elements.
-        solved = isinstance(solution, dict)
-        lay = layout(
-            len(request["xray_lines"]),
-            _n_components(solution if solved else prep),
-            _zeta(params),
-            _n_bg(prep),
-        )
-        n_out = max(s.stop for s in lay.values())
+        solved, lay, n_out = _packed_layout(request, prep, params, solution)
         result = da.map_blocks(
             quantify_block if solved else _quantify_trimmed,
             spectra,
@@ -366,6 +357,22 @@ def compute_results(
     return results
 
 
+def _packed_layout(request, prep, params, solution):
+    """Whether the model is solved, the packed layout and its width.
+
+    A solved model fixes every column (elements it added included); a model
+    still to be solved (a dask Delayed), only those of the named elements.
+    """
+    solved = isinstance(solution, dict)
+    lay = layout(
+        len(request["xray_lines"]),
+        _n_components(solution if solved else prep),
+        _zeta(params),
+        _n_bg(prep),
+    )
+    return solved, lay, max(s.stop for s in lay.values())
+
+
 def _stream_results(
     signal, request, prep, params, link, fit, n_pixels, solution, packed
 ):
@@ -383,14 +390,7 @@ def _stream_results(
         (total,) = total.to_delayed(optimize_graph=False).ravel()
         solution = dask.delayed(solve_model)(total, prep, request["refine"])
     solution = window_kfactors_task(solution, params)
-    solved = isinstance(solution, dict)
-    lay = layout(
-        len(request["xray_lines"]),
-        _n_components(solution if solved else prep),
-        _zeta(params),
-        _n_bg(prep),
-    )
-    n_out = max(s.stop for s in lay.values())
+    solved, lay, n_out = _packed_layout(request, prep, params, solution)
     result = stream_window_results(
         link,
         fit,
