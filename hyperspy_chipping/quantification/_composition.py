@@ -45,6 +45,13 @@ from scipy import constants
 METHODS = ("CL", "zeta", "cross_section")
 
 
+@functools.lru_cache(maxsize=64)
+def _element_values(elements: tuple, item: str) -> tuple:
+    """exspy's database values of `elements`, looked up once (each chip
+    block needs them, and the database is a slow attribute tree)."""
+    return tuple(float(_elements_db[el].get_item(item)) for el in elements)
+
+
 def atomic_masses(elements) -> np.ndarray:
     """Atomic masses (g/mol) from exspy's element database.
 
@@ -54,7 +61,7 @@ def atomic_masses(elements) -> np.ndarray:
     array([15.999, 55.845])
     """
     return np.array(
-        [_elements_db[el].General_properties.atomic_weight for el in elements]
+        _element_values(tuple(elements), "General_properties.atomic_weight")
     )
 
 
@@ -201,9 +208,7 @@ def density(weight_fractions, elements) -> np.ndarray:
     >>> float(density(np.array([[0.88, 0.12]]), ["Cu", "Sn"])[0].round(2))
     8.69
     """
-    rho = np.array(
-        [_elements_db[el].Physical_properties.density_gcm3 for el in elements]
-    )
+    rho = np.array(_element_values(tuple(elements), "Physical_properties.density_gcm3"))
     w = np.nan_to_num(weight_fractions)
     with np.errstate(invalid="ignore", divide="ignore"):
         return w.sum(axis=1) / (w / rho).sum(axis=1)
