@@ -25,6 +25,7 @@ bounded memory.
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import dask
@@ -183,7 +184,19 @@ def lazy_results(signal, request, prep, params, extra=None):
     if extra is not None and not streamed:
         sources.append(extra(data))
         targets.append(np.empty(sources[-1].shape, dtype=sources[-1].dtype))
-    da.store(sources, targets, lock=False)
+    client = _process_client()
+    if client is None:  # threads: each chunk is written where it is computed
+        da.store(sources, targets, lock=False)
+    else:
+        # Worker processes cannot write into this process's arrays (da.store
+        # would fill copies of them there): the chunks come back here.
+        def write(rows, block):
+            for name, target in zip(names, targets):
+                target[rows] = block[:, lay[name]]
+
+        _gather_rows(packed, write, client)
+        if len(sources) > len(names):
+            _gather_rows(sources[-1], targets[-1].__setitem__, client)
     arrays = dict(zip(names, targets))
     arrays["solution"] = solution
     if extra is None:
@@ -192,6 +205,47 @@ def lazy_results(signal, request, prep, params, extra=None):
         counts = arrays["all_counts"][:, 0]
         return arrays, counts.astype(np.zeros(1, dtype=data.dtype).sum().dtype)
     return arrays, targets[-1]
+
+
+def _process_client():
+    """The dask.distributed client that computes, if it has worker processes.
+
+    Its workers do not share this process's memory; a client of threads in
+    this process (``processes=False``) does, like dask's default scheduler.
+    """
+    try:
+        from distributed import get_client
+    except ImportError:
+        return None
+    try:
+        client = get_client()
+    except ValueError:  # no client
+        return None
+    if getattr(dask.base.get_scheduler(), "__self__", None) is not client:
+        return None
+    workers = client.scheduler_info().get("workers", {})
+    here = os.getpid()
+    if all(w.get("pid", None) == here for w in workers.values()):
+        return None
+    return client
+
+
+def _gather_rows(array, write, client):
+    """Compute `array` on the cluster a row block at a time into this process.
+
+    `array` is chunked along its first axis only; ``write(rows, block)`` is
+    called here as each block arrives, and the block is then released.
+    """
+    from distributed import as_completed
+
+    starts = np.cumsum((0,) + array.chunks[0])
+    blocks = [array.blocks[i] for i in range(array.numblocks[0])]
+    futures = client.compute(blocks)
+    order = {future.key: i for i, future in enumerate(futures)}
+    for future, block in as_completed(futures, with_results=True):
+        i = order[future.key]
+        write(slice(int(starts[i]), int(starts[i + 1])), block)
+        future.release()
 
 
 def lazy_table_results(signal):

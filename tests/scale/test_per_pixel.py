@@ -185,3 +185,24 @@ def test_streamed_table_round_trips_through_parquet(demo, tmp_path):
     df.to_parquet(tmp_path / "w.parquet")
     back = pd.read_parquet(tmp_path / "w.parquet")
     pd.testing.assert_frame_equal(back, df)
+
+
+@pytest.mark.parametrize("step", [1, 15])
+def test_results_of_a_process_cluster_come_back(demo, monkeypatch, step):
+    """Worker processes do not share the client's memory: results computed
+    there must come back (da.store into a numpy array would fill copies of
+    it in the workers and leave garbage here)."""
+    distributed = pytest.importorskip("distributed")
+    from hyperspy_chipping.quantification import _stored
+
+    k = _kfactors(demo)
+    expected = _table(demo.chip(5, step=step, lazy_output=False), k)
+    monkeypatch.setattr(_stored, "ONE_PASS_BYTES", 1)  # grid: two passes too
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster),
+    ):
+        df = _table(demo.as_lazy().chip(5, step=step), k)
+    _assert_same_table(df, expected)
