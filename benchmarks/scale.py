@@ -33,7 +33,8 @@ with the wall time and the peak resident memory of the process (its own
 
 Part 2 — per-pixel quantification of an in-memory 500 x 500 px x 2000 channel
 map (issue 14), each as ``chip(size, step=1)`` -> ``quantify_chips()`` ->
-``to_dataframe()``, against (d) one numpy pass over the map
+``to_dataframe()`` (medians of 3 runs after a warm-up), against (d) one
+numpy pass over the map
 (``data.sum(axis=(0, 1))``): 5 x 5 box windows (target <= 10x (d), goal 5x),
 3 x 3 and 15 x 15 box and 5 x 5 Gaussian (target within 1.5x of 5 x 5 box);
 and (s) the stock HyperSpy/exspy way on a 100 x 100 px crop (window sums by
@@ -228,27 +229,7 @@ def _stock_rate(s, size: int, k_line: dict, n: int = 100) -> float:
     return sums.shape[0] * sums.shape[1] / (time.perf_counter() - t)
 
 
-def _peak_reset() -> None:
-    """Reset this process's peak resident memory (Linux), if allowed."""
-    try:
-        with open("/proc/self/clear_refs", "w") as refs:
-            refs.write("5")
-    except OSError:
-        pass
-
-
-def _peak() -> float:
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return float("nan")
-
-
-def part2(n: int) -> None:
+def part2(n: int, repeats: int = 3) -> None:
     import warnings
 
     import hyperspy.api as hs
@@ -285,24 +266,28 @@ def part2(n: int) -> None:
     )
     times = {}
     for label, size, kernel in cases:
-        _peak_reset()
-        before = _peak()
-        t = time.perf_counter()
-        windows = s.chip(size, step=1, kernel=kernel)
-        t_chip = time.perf_counter() - t
-        windows.quantify_chips(k)
-        t_quantify = time.perf_counter() - t - t_chip
-        df = windows.to_dataframe()
-        dt = time.perf_counter() - t
+        runs = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            windows = s.chip(size, step=1, kernel=kernel)
+            t_chip = time.perf_counter() - t
+            windows.quantify_chips(k)
+            t_quantify = time.perf_counter() - t - t_chip
+            df = windows.to_dataframe()
+            dt = time.perf_counter() - t
+            runs.append((dt, t_chip, t_quantify))
+            n_windows = len(df)
+            del windows, df
+        dt, t_chip, t_quantify = sorted(runs)[len(runs) // 2]  # the median
         times[label] = dt
-        extra = (_peak() - before) / 1e9
         _say(
-            f"  {label:13s} {len(df):7d} windows: {dt:6.2f} s = "
-            f"{dt / one_pass:5.1f} x (d), {len(df) / dt:8.0f} spectra/s "
+            f"  {label:13s} {n_windows:7d} windows: {dt:6.2f} s = "
+            f"{dt / one_pass:5.1f} x (d), {n_windows / dt:8.0f} spectra/s "
             f"(chip {t_chip:.2f} / quantify {t_quantify:.2f} / table "
-            f"{dt - t_chip - t_quantify:.2f} s); peak +{extra:.2f} GB"
+            f"{dt - t_chip - t_quantify:.2f} s; runs "
+            + ", ".join(f"{r[0]:.2f}" for r in runs)
+            + ")"
         )
-        del windows, df
     ratio = times["5x5 box"] / one_pass
     _say(
         f"  5x5 box / (d) = {ratio:.1f} (target <= 10: "

@@ -179,7 +179,7 @@ def _size(n_bytes: float) -> str:
 #: this, and more than the map itself, are returned lazy (``lazy_output=None``).
 LAZY_WINDOWS_BYTES = 256 * 2**20
 #: Source rows and columns per chunk of an eager map read lazily.
-IN_MEMORY_CHUNK = 64
+IN_MEMORY_CHUNK = 128
 
 
 def _lazy_output(lazy_output, signal, scheme, overlapping, stack_bytes) -> bool:

@@ -352,13 +352,23 @@ class Projector:
             "prior_shape": shape,
         }
 
-    def clipped_variances(self, amplitudes, rows):
+    def clipped_variances(self, amplitudes, rows, negative=None):
         """Covariance of `rows` and variance of every amplitude, ``mu >= 0``.
 
         For chips whose fitted model is negative somewhere (e.g. a negative
         amplitude of an absent element where there is no background): the
         Poisson variance of a channel is its expectation, which is never
         negative, so the model is clipped at 0 before it is projected.
+
+        Parameters
+        ----------
+        amplitudes : numpy.ndarray
+            (n_chips, n_components) fitted amplitudes.
+        rows : list of int
+            Components whose covariance is wanted.
+        negative : numpy.ndarray, optional
+            (n_chips, n_channels) ``max(-mu, 0)`` of the chips' models, if
+            known already (:meth:`reduced_chi2` gives it).
 
         Returns
         -------
@@ -374,10 +384,11 @@ class Projector:
         # the first term is linear in the amplitudes, the second needs only
         # the channels where some chip's model is negative (a few, where
         # the continuum is thin).
-        negative = np.clip(-(amplitudes @ self.design.T), 0, None)
+        if negative is None:
+            negative = np.clip(-(amplitudes @ self.design.T), 0, None)
         channels = np.flatnonzero(negative.any(axis=0))
         out = amplitudes @ linear
-        out += negative[:, channels] @ basis[:, channels].T
+        out += negative[:, channels].astype(float) @ basis[:, channels].T
         return out[:, : n * n].reshape(-1, n, n), out[:, n * n :]
 
     def _clipping_basis(self, rows):
@@ -410,7 +421,8 @@ class Projector:
             (n_chips, n_channels) data and (n_chips, n_components) fit.
         return_rows : bool, default False
             Also return the indices of the chips whose model is not positive
-            somewhere (see :meth:`clipped_variances`).
+            somewhere, and ``max(-mu, 0)`` of those chips (for
+            :meth:`clipped_variances`).
         n_peaks : int, optional
             The first `n_peaks` components are peaks, the others the
             background; give it with `background`.
@@ -430,7 +442,7 @@ class Projector:
         -------
         chi2 : numpy.ndarray
             (n_chips,) reduced chi-squared.
-        rows : numpy.ndarray
+        rows, negative : numpy.ndarray
             With `return_rows` only.
         """
         # float32 halves the memory traffic of this elementwise pass (a
@@ -438,7 +450,10 @@ class Projector:
         design32 = self._single[1]
         amplitudes32 = np.asarray(amplitudes, dtype=np.float32)
         mu = amplitudes32 @ design32.T
-        rows = np.flatnonzero(mu.min(axis=1) <= 0) if return_rows else None
+        rows = negative = None
+        if return_rows:
+            rows = np.flatnonzero(mu.min(axis=1) <= 0)
+            negative = np.clip(-mu[rows], 0, None)  # before mu is overwritten
         if background is None:
             var = mu.copy()
         else:
@@ -478,4 +493,4 @@ class Projector:
         total = np.einsum("ij,ij->i", r, weighted).astype(np.float64)
         with np.errstate(invalid="ignore", divide="ignore"):
             chi2 = total / np.where(dof > 0, dof, np.nan)
-        return (chi2, rows) if return_rows else chi2
+        return (chi2, rows, negative) if return_rows else chi2

@@ -90,18 +90,18 @@ def _std(cov):
     return np.sqrt(np.clip(_var(cov), 0, None))
 
 
-def _background_covariance(projector, amplitudes, solution, clipped):
+def _background_covariance(projector, amplitudes, solution, clipped, negative=None):
     """(n_chips, n_bg ** 2) covariance of the background amplitudes."""
     bg = list(range(len(solution["families"]), projector.matrix.shape[0]))
     cov = projector.covariance(amplitudes, projector.covariance_tensor(bg))
     if clipped.size:
-        cov[clipped] = projector.clipped_variances(amplitudes[clipped], bg)[0]
+        cov[clipped] = projector.clipped_variances(amplitudes[clipped], bg, negative)[0]
     pb = projector.matrix[bg]
     cov += (pb * solution["prior_shape"]) @ pb.T
     return cov.reshape(cov.shape[0], -1)
 
 
-def _poisson_covariance(projector, amplitudes, solution, clipped):
+def _poisson_covariance(projector, amplitudes, solution, clipped, negative=None):
     """Poisson covariance of the quantified amplitudes, variance of all.
 
     ``P diag(mu) P^T`` with the chip's fitted model ``mu``, clipped at 0
@@ -113,7 +113,7 @@ def _poisson_covariance(projector, amplitudes, solution, clipped):
     var_all = amplitudes @ solution["variance_tensor"]
     if clipped.size:
         cov[clipped], var_all[clipped] = projector.clipped_variances(
-            amplitudes[clipped], solution["rows"]
+            amplitudes[clipped], solution["rows"], negative
         )
     cov += solution["prior_covariance"]
     var_all += solution["prior_variance"]
@@ -200,14 +200,16 @@ def _quantify_block(spectra, n_pixels, solution, params, checked=False):
     else:
         amplitudes, counts, flat = projector.fit_single(raw)
     inten = amplitudes[:, rows] * scale
-    chi2, clipped = projector.reduced_chi2(
+    chi2, clipped, negative = projector.reduced_chi2(
         flat,
         amplitudes,
         return_rows=True,
         n_peaks=len(solution["families"]),
         background=solution["background_shape"],
     )
-    cov, var_all = _poisson_covariance(projector, amplitudes, solution, clipped)
+    cov, var_all = _poisson_covariance(
+        projector, amplitudes, solution, clipped, negative
+    )
     cov *= np.outer(scale, scale)
     # Currie's limits from the same covariance (see _detection).
     tensor = solution["covariance_tensor"].reshape(-1, len(rows), len(rows))
@@ -267,6 +269,8 @@ def _quantify_block(spectra, n_pixels, solution, params, checked=False):
     if method == "zeta":
         parts.append(out["mass_thickness"][:, None])
     if solution["background"] == "polynomial":
-        parts.append(_background_covariance(projector, amplitudes, solution, clipped))
+        parts.append(
+            _background_covariance(projector, amplitudes, solution, clipped, negative)
+        )
     packed = np.concatenate(parts, axis=1)
     return packed.reshape(lead + (packed.shape[1],))
