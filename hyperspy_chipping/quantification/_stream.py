@@ -41,6 +41,7 @@ from hyperspy_chipping.chipping._windows import (
     map_dense_windows,
     map_windows_split,
 )
+from hyperspy_chipping.quantification._block import layout
 
 #: Windows summed and quantified together inside a task (in cache).
 BAND_WINDOWS = 1024
@@ -135,6 +136,11 @@ def _stream_block(
         # conversion to the fit's float32.
         if int(block.max()) * sy * sx <= np.iinfo(np.uint16).max:
             narrow = np.dtype(np.uint16)
+    # The fit's counts (a column of the packed results) are those of the
+    # channels it kept: the others are added for the counts over all.
+    solution = args[0]
+    counted = fit.start + (solution.get("trim", slice(None)).start or 0), fit.stop
+    column = layout(len(solution["rows"]), 1, False)["counts"].start
     parts = []
     for i0 in range(0, ny, band):
         i1 = min(i0 + band, ny)
@@ -143,10 +149,12 @@ def _stream_block(
             windows = _dense_windows_block(rows, sizes, narrow).astype(dtype)
         else:
             windows = _dense_windows_block(rows, sizes, dtype, weights)
-        # (float32 windows hold integers below 2**24: their sums are exact.)
-        counts = windows.sum(axis=-1).astype(np.float64)
         npix = np.full(windows.shape[:2], n_pixels)
         packed = quantify(windows[..., fit], npix, *args, checked=checked)
+        # (float32 windows hold integers below 2**24: their sums are exact.)
+        rest = windows[..., : counted[0]].sum(axis=-1, dtype=np.float64)
+        rest += windows[..., counted[1] :].sum(axis=-1, dtype=np.float64)
+        counts = packed[..., column] + rest
         parts.append(np.concatenate([packed, counts[..., None]], axis=-1))
     return np.concatenate(parts, axis=0)
 
