@@ -26,6 +26,7 @@ bounded memory.
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 
 import dask
@@ -213,10 +214,10 @@ def _process_client():
     Its workers do not share this process's memory; a client of threads in
     this process (``processes=False``) does, like dask's default scheduler.
     """
-    try:
-        from distributed import get_client
-    except ImportError:
-        return None
+    if "distributed" not in sys.modules:  # no client without it (and no
+        return None  # half-second import to find that out)
+    from distributed import get_client
+
     try:
         client = get_client()
     except ValueError:  # no client
