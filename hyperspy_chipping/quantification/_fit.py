@@ -432,7 +432,7 @@ def _solve_model(total, prep, refine=True):
             cal, weights, model_sum = calibrate(
                 total, channels, cal, families, *args, refine=False, window=window
             )
-        if prep.get("auto_elements", True):
+        if search:
             # Peaks that the refined shapes uncover (e.g. O Ka under an L
             # family whose ratios were off).
             n_before = len(families)
@@ -452,12 +452,13 @@ def _solve_model(total, prep, refine=True):
                 families = families[:n_before] + scaled_families(
                     families[n_before:], window
                 )
-                cal, weights, model_sum = calibrate(
-                    total, channels, cal, families, *args, refine=False, window=window
-                )
             if refine:  # the model complete: the width's Fano slope too
                 cal, weights, model_sum = calibrate(
                     total, channels, cal, families, *args, window=window
+                )
+            elif more:  # weights and model with the added peaks
+                cal, weights, model_sum = calibrate(
+                    total, channels, cal, families, *args, refine=False, window=window
                 )
     shape, chip_order = None, prep["chip_background_order"]
     if prep["background"] == "bremsstrahlung" and not prep["exspy_like"]:

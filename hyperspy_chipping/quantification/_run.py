@@ -300,12 +300,8 @@ def compute_results(
             spectra = spectra.rechunk({0: rows})
         subset = spectra[calibration_subset(nav_shape)]
         total = subset.sum(axis=tuple(range(len(nav_shape))), dtype=float)
-        total = total / overlap(signal, nav_shape)
         if solution is None:
-            # Handed over unoptimised: an optimised copy would hold the
-            # source reads under other keys, and every chunk be read twice.
-            (total,) = total.to_delayed(optimize_graph=False).ravel()
-            solution = dask.delayed(solve_model)(total, prep, request["refine"])
+            solution = _solve_task(total / overlap(signal, nav_shape), prep, request)
         solution = window_kfactors_task(solution, params)
         npix = da.from_array(n_pixels[..., None], chunks=spectra.chunks[:-1] + (1,))
         solved, lay, n_out = _packed_layout(request, prep, params, solution)
@@ -357,6 +353,16 @@ def compute_results(
     return results
 
 
+def _solve_task(total, prep, request):
+    """The model solved on a lazy summed spectrum, as one task of the graph.
+
+    The spectrum is handed over unoptimised: an optimised copy would hold the
+    source reads under other keys, and every chunk be read twice.
+    """
+    (total,) = total.to_delayed(optimize_graph=False).ravel()
+    return dask.delayed(solve_model)(total, prep, request["refine"])
+
+
 def _packed_layout(request, prep, params, solution):
     """Whether the model is solved, the packed layout and its width.
 
@@ -386,9 +392,7 @@ def _stream_results(
     if solution is None:
         strides = [sl.step or 1 for sl in calibration_subset(nav_shape)]
         total = window_calibration_total(link, strides, fit)
-        total = total / overlap(signal, nav_shape)
-        (total,) = total.to_delayed(optimize_graph=False).ravel()
-        solution = dask.delayed(solve_model)(total, prep, request["refine"])
+        solution = _solve_task(total / overlap(signal, nav_shape), prep, request)
     solution = window_kfactors_task(solution, params)
     solved, lay, n_out = _packed_layout(request, prep, params, solution)
     result = stream_window_results(

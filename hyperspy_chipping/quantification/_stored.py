@@ -214,12 +214,13 @@ def _process_client():
     Its workers do not share this process's memory; a client of threads in
     this process (``processes=False``) does, like dask's default scheduler.
     """
-    if "distributed" not in sys.modules:  # no client without it (and no
-        return None  # half-second import to find that out)
-    from distributed import get_client
-
+    # No client without distributed imported (and no half-second import to
+    # find that out): distributed is optional.
+    distributed = sys.modules.get("distributed")
+    if distributed is None:
+        return None
     try:
-        client = get_client()
+        client = distributed.get_client()
     except ValueError:  # no client
         return None
     if getattr(dask.base.get_scheduler(), "__self__", None) is not client:
@@ -237,8 +238,7 @@ def _gather_rows(array, write, client):
     `array` is chunked along its first axis only; ``write(rows, block)`` is
     called here as each block arrives, and the block is then released.
     """
-    from distributed import as_completed
-
+    as_completed = sys.modules["distributed"].as_completed  # a client exists
     starts = np.cumsum((0,) + array.chunks[0])
     blocks = [array.blocks[i] for i in range(array.numblocks[0])]
     futures = client.compute(blocks)
