@@ -215,6 +215,24 @@ def _dense_windows_block(block, sizes, dtype, weights=None):
 WINDOW_CHUNK_BYTES = 8 * 2**20
 
 
+def _whole_window_chunks(data, sizes):
+    """`data` rechunked so that every chunk holds a whole window.
+
+    A chunk smaller than the window is merged with a neighbour (then it also
+    holds the ``size - 1`` pixels of a halo or of a boundary strip's half);
+    the channels are one chunk.
+    """
+    chunks = list(data.chunks[:2])
+    for axis, size in enumerate(sizes):
+        c = list(chunks[axis])
+        while len(c) > 1 and min(c) < size:
+            k = int(np.argmin(c))
+            k = k - 1 if k == len(c) - 1 else k
+            c[k : k + 2] = [c[k] + c[k + 1]]
+        chunks[axis] = tuple(c)
+    return data.rechunk(tuple(chunks) + ((data.shape[2],),))
+
+
 def map_dense_windows(
     data,
     sizes,
@@ -269,14 +287,7 @@ def map_dense_windows(
         data = data.rechunk(
             {0: min(side, data.chunksize[0]), 1: min(side, data.chunksize[1])}
         )
-    chunks = list(data.chunks)
-    for axis, size in enumerate(sizes):
-        c = list(chunks[axis])
-        # The last chunk must hold a whole window, every chunk the halo.
-        while len(c) > 1 and (c[-1] < size or min(c[:-1]) < size - 1):
-            c[-2:] = [c[-2] + c[-1]]
-        chunks[axis] = tuple(c)
-    data = data.rechunk(tuple(chunks[:2]) + ((data.shape[2],),))
+    data = _whole_window_chunks(data, sizes)
     out_chunks = [
         tuple(c[:-1]) + (c[-1] - size + 1,) for c, size in zip(data.chunks, sizes)
     ]
@@ -345,16 +356,7 @@ def map_windows_split(data, sizes, function, out_channels, dtype, args=()):
     >>> bool((out == _dense_windows_block(x.compute(), (2, 3), np.int64)).all())
     True
     """
-    chunks = list(data.chunks[:2])
-    for axis, size in enumerate(sizes):
-        c = list(chunks[axis])
-        # Every chunk holds a whole window (and a strip's half).
-        while len(c) > 1 and min(c) < size:
-            k = int(np.argmin(c))
-            k = k - 1 if k == len(c) - 1 else k
-            c[k : k + 2] = [c[k] + c[k + 1]]
-        chunks[axis] = tuple(c)
-    data = data.rechunk(tuple(chunks) + ((data.shape[2],),))
+    data = _whole_window_chunks(data, sizes)
     (hy, hx), last = (sizes[0] - 1, sizes[1] - 1), (out_channels,)
     ych, xch = data.chunks[:2]
     yend, xend = np.cumsum(ych)[:-1], np.cumsum(xch)[:-1]
