@@ -271,6 +271,8 @@ def chips_to_dataframe(
     columns.update(
         quantification_columns(signal, None if data is None else np.asarray(data))
     )
+    # Copied (not ``copy=False``): some columns are views of the results
+    # stored in the signal, which an edit of the table must not reach.
     df = pd.DataFrame(columns)
     if spectra:
         if spectrum_format == "array":

@@ -216,6 +216,13 @@ class Projector:
             self.design.astype(np.float32),
         )
 
+    @functools.cached_property
+    def _nonnegative_design(self) -> bool:
+        """Whether every column of the design is >= 0 (peaks, and a
+        continuum times Bernstein polynomials): then a model with no negative
+        amplitude is nowhere negative."""
+        return bool((self._single[1] >= 0).all())
+
     def fit_single(self, spectra):
         """Amplitudes and counts of every chip, in one single-precision product.
 
@@ -452,7 +459,14 @@ class Projector:
         mu = amplitudes32 @ design32.T
         rows = negative = None
         if return_rows:
-            rows = np.flatnonzero(mu.min(axis=1) <= 0)
+            # With non-negative columns, a model can only dip to 0 or below
+            # in a chip with an amplitude <= 0: only those are searched.
+            maybe = (amplitudes32 <= 0).any(axis=1)
+            if self._nonnegative_design and maybe.mean() < 0.25:
+                rows = np.flatnonzero(maybe)
+                rows = rows[mu[rows].min(axis=1) <= 0]
+            else:
+                rows = np.flatnonzero(mu.min(axis=1) <= 0)
             negative = np.clip(-mu[rows], 0, None)  # before mu is overwritten
         if background is None:
             var = mu.copy()

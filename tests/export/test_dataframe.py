@@ -92,3 +92,22 @@ def test_bad_arguments(eds_map):
         chips.to_dataframe(spectra="yes")
     with pytest.raises(ValueError, match="Call s.chip"):
         eds_map.to_dataframe()
+
+
+def test_editing_the_table_leaves_the_stored_results(lazy):
+    # The table's columns are not copied into one block; pandas'
+    # copy-on-write must still keep an edit of the table out of the results
+    # stored in the signal, and out of the next table.
+    from hyperspy_chipping.data import sto_lfo_cross_section
+
+    s = sto_lfo_cross_section((30, 30), 50.0, seed=1)
+    s.set_signal_type("EDS_TEM_chipped")
+    chips = (s.as_lazy() if lazy else s).chip(10)
+    chips.quantify_chips(s.metadata.Simulation.kfactors.as_dictionary())
+    df = chips.to_dataframe()
+    before = df[["at_Fe", "counts", "chi2_red"]].to_numpy(copy=True)
+    df.loc[:, "at_Fe"] = -1.0
+    df["counts"] *= 0
+    df.iloc[0, df.columns.get_loc("chi2_red")] = 1e9
+    again = chips.to_dataframe()[["at_Fe", "counts", "chi2_red"]].to_numpy()
+    np.testing.assert_array_equal(again, before)

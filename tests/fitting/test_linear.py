@@ -178,3 +178,30 @@ def test_pearson_chi2_with_the_variance_model_is_one_at_low_counts(counts):
     shape = p.variance_terms([0], y.sum(axis=0), 1)["background_shape"]
     chi2 = p.reduced_chi2(y, amplitudes, n_peaks=1, background=shape)
     assert chi2.mean() == pytest.approx(1.0, abs=0.03)
+
+
+@pytest.mark.parametrize("negative_share", [0.05, 0.6])
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_chips_with_a_negative_model_are_all_found(negative_share, sign):
+    # The chips whose model dips to <= 0 somewhere (their covariance is
+    # clipped): the search may skip chips without a negative amplitude only
+    # when every design column is >= 0 (`sign` -1 gives a negative column).
+    import numpy as np
+
+    design = _two_component_design()
+    design[:, 1] *= sign
+    p = _linear.Projector.from_design(design, np.ones(500))
+    rng = np.random.default_rng(2)
+    amplitudes = rng.uniform(5, 50, (400, 2))
+    flip = rng.random(400) < negative_share
+    amplitudes[flip, 0] *= -1
+    y = np.clip(amplitudes @ design.T, 0, None)
+    _, rows, negative = p.reduced_chi2(y, amplitudes, return_rows=True)
+    mu = amplitudes @ design.T
+    expected = np.flatnonzero(mu.min(axis=1) <= 0)
+    np.testing.assert_array_equal(rows, expected)
+    # (The model in single precision: ~1e-7 of its scale.)
+    scale = np.abs(mu).max()
+    np.testing.assert_allclose(
+        negative, np.clip(-mu[expected], 0, None), rtol=1e-5, atol=1e-6 * scale
+    )
