@@ -146,7 +146,7 @@ def quantify_block(spectra, n_pixels, solution, params, checked=False):
             )
             for i in range(0, max(flat.shape[0], 1), ROWS)
         ]
-    packed = np.concatenate(parts, axis=0)
+    packed = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
     return packed.reshape(lead + (packed.shape[-1],))
 
 

@@ -147,7 +147,7 @@ def _stream_block(
     solution = args[0]
     counted = fit.start + (solution.get("trim", slice(None)).start or 0), fit.stop
     column = layout(len(solution["rows"]), 1, False)["counts"].start
-    parts = []
+    out = None  # the block's results, written band by band (no concatenation)
     for i0 in range(0, ny, band):
         i1 = min(i0 + band, ny)
         rows = block[i0 : i1 + sy - 1]
@@ -160,9 +160,11 @@ def _stream_block(
         # (float32 windows hold integers below 2**24: their sums are exact.)
         rest = windows[..., : counted[0]].sum(axis=-1, dtype=np.float64)
         rest += windows[..., counted[1] :].sum(axis=-1, dtype=np.float64)
-        counts = packed[..., column] + rest
-        parts.append(np.concatenate([packed, counts[..., None]], axis=-1))
-    return np.concatenate(parts, axis=0)
+        if out is None:
+            out = np.empty((ny, nx, packed.shape[-1] + 1))
+        out[i0:i1, :, :-1] = packed
+        np.add(packed[..., column], rest, out=out[i0:i1, :, -1])
+    return out
 
 
 def _split_large_chunks(source, per_window):
