@@ -215,8 +215,9 @@ class Bremsstrahlung(Component):
         Bernstein coefficients (>= 0) of the map's non-negative continuum
         correction; the ``a_k`` then multiply Bernstein polynomials of degree
         `order` (see :func:`~hyperspy_chipping.fitting._design.background_basis`).
-    window : float, default 1
-        Refined scale of the detector window's thickness.
+    window : float or list of float, default 1
+        The detector entrance the fit refined: the polymer window's thickness
+        scale, or ``[polymer scale, Si3N4 nm, Si dead layer nm]``.
 
     Examples
     --------
@@ -250,7 +251,9 @@ class Bremsstrahlung(Component):
         self.energy_offset = float(energy_offset)
         self.energy_gain = float(energy_gain)
         self.shape = None if shape is None else [float(v) for v in shape]
-        self.window = float(window)
+        self.window = (
+            float(window) if np.ndim(window) == 0 else [float(v) for v in window]
+        )
         self.isbackground = True
         for key, value in (
             ("beam_energy", self.beam_energy),

@@ -312,26 +312,114 @@ def detected_continuum(energy, beam_energy: float, window: float = 1.0) -> np.nd
     safe = np.clip(np.asarray(energy, dtype=float), physics.LOW_ENERGY_CUTOFF, None)
     kramers = physics.kramers_continuum(safe, beam_energy, 1.0)
     out = kramers * tabulated_efficiency(safe)
-    if window != 1.0:
+    if as_window(window) != nominal_window():
         out = out * window_factor(safe, window)
     return out
 
 
+#: The layers of the detector's entrance that the refined response changes:
+#: the polymer window (a thickness scale of the nominal one), a Si3N4 window
+#: and the Si dead layer (thicknesses in nm). A polymer (C, N, O edges), a
+#: nitride (N edge, no C or O) and Si (its K edge) absorb differently below
+#: ~2 keV: together they follow polymer, Si3N4 and windowless detectors.
+WINDOW_LAYERS = ("polymer scale", "Si3N4 nm", "Si dead layer nm")
+#: Largest Si3N4 window and Si dead layer (nm) a fit may reach: windows of
+#: real detectors are 40-300 nm thick, dead layers 10-100 nm.
+WINDOW_BOUNDS = ((0.0, 3.0), (0.0, 400.0), (0.0, 100.0))
+
+
+def nominal_window() -> tuple[float, float, float]:
+    """The model's nominal detector entrance, as :func:`as_window` gives it.
+
+    Examples
+    --------
+    >>> nominal_window()
+    (1.0, 0.0, 30.0)
+    """
+    dead = sum(
+        t for f, _, t, r in physics.DETECTOR_LAYERS if f == "Si" and r != "crystal"
+    )
+    return (1.0, 0.0, float(dead))
+
+
+def as_window(window, name: str = "window") -> tuple[float, float, float]:
+    """A detector entrance as ``(polymer scale, Si3N4 nm, Si dead layer nm)``.
+
+    A number is the polymer window's thickness relative to the nominal one,
+    the rest nominal (the form the package used before the nitride and the
+    dead layer were refined).
+
+    Raises
+    ------
+    ValueError
+        If `window` is not a non-negative number or three of them.
+
+    Examples
+    --------
+    >>> as_window(0.5)
+    (0.5, 0.0, 30.0)
+    >>> as_window([0.0, 120.0, 50.0])
+    (0.0, 120.0, 50.0)
+    """
+    if isinstance(window, (int, float, np.integer, np.floating)) and not isinstance(
+        window, (bool, np.bool_)
+    ):
+        values = (float(window),) + nominal_window()[1:]
+    elif isinstance(window, (tuple, list, np.ndarray)) and len(window) == 3:
+        values = tuple(float(v) for v in window)
+    else:
+        values = None
+    if values is None or not all(np.isfinite(v) and v >= 0 for v in values):
+        raise ValueError(
+            f"`{name}` must be a non-negative number (polymer window thickness "
+            f"/ nominal) or three of them ({', '.join(WINDOW_LAYERS)}), got "
+            f"{window!r}."
+        )
+    return values
+
+
 @functools.lru_cache(maxsize=1)
 def _window_table():
+    """Optical depth per unit of each layer of :data:`WINDOW_LAYERS`."""
     grid = np.concatenate([np.arange(*step) for step in _EFFICIENCY_STEPS])
     formula, density, thickness_nm, _ = physics.DETECTOR_LAYERS[0]
-    mu_t = physics.xraydb.material_mu(formula, grid * 1000.0, density)
-    return grid, mu_t * thickness_nm * 1e-7
+    polymer = physics.xraydb.material_mu(formula, grid * 1000.0, density)
+    nitride = physics.xraydb.material_mu("Si3N4", grid * 1000.0, 3.44)
+    silicon = physics.xraydb.material_mu("Si", grid * 1000.0, 2.33)
+    return grid, np.stack([polymer * thickness_nm, nitride, silicon]) * 1e-7
 
 
-def window_factor(energy, scale: float) -> np.ndarray:
-    """Transmission of the polymer window at `scale` times its nominal thickness,
-    relative to the nominal one.
+def window_depth(energy, window) -> np.ndarray:
+    """Optical depth of `window` relative to the nominal entrance.
 
-    The low-energy efficiency of a real detector (window, grid, ice) is the
-    least known part of its response: on the summed spectrum the window
-    thickness is refined as one physical, bounded parameter (see
+    ``(s - 1) d_polymer(E) + t_N mu_Si3N4(E) + (t_Si - t_Si,0) mu_Si(E)``
+    (:func:`as_window`); 0 for the nominal one.
+
+    Examples
+    --------
+    >>> e = np.array([0.3, 6.4])
+    >>> window_depth(e, nominal_window()).tolist()
+    [0.0, 0.0]
+    >>> d = window_depth(e, (1.0, 100.0, 30.0))  # 100 nm Si3N4 more
+    >>> bool(d[0] > 10 * d[1] > 0)
+    True
+    """
+    grid, mu = _window_table()
+    change = np.subtract(as_window(window), nominal_window())
+    e = np.asarray(energy, dtype=float)
+    depth = np.zeros(e.shape)
+    for k in np.flatnonzero(change):
+        depth = depth + change[k] * np.interp(e, grid, mu[k])
+    return depth
+
+
+def window_factor(energy, window) -> np.ndarray:
+    """Transmission of the detector entrance `window`, relative to the
+    nominal one (:func:`as_window`: a number scales the polymer window).
+
+    The low-energy efficiency of a real detector (window, dead layer, grid,
+    ice) is the least known part of its response: on the summed spectrum it
+    is refined as three physical, bounded thicknesses (see
     :func:`~hyperspy_chipping.fitting._response.refine_window`).
 
     Examples
@@ -340,8 +428,7 @@ def window_factor(energy, scale: float) -> np.ndarray:
     >>> bool(f[0] < f[1] < f[2]), round(float(f[2]), 3)
     (True, 0.999)
     """
-    grid, mu_t = _window_table()
-    return np.exp(-(scale - 1.0) * np.interp(energy, grid, mu_t))
+    return np.exp(-window_depth(energy, window))
 
 
 def background_columns(

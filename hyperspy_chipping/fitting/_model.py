@@ -98,7 +98,7 @@ def fit_model(signal):
             energy_offset=cal.offset - off0 / stretch,
             energy_gain=1.0 / stretch,
             shape=shape or None,
-            window=float(q.get_item("Detector_response.window_scale", 1.0)),
+            window=_refined_window(q),
         )
         params = bg.parameters_sorted()
         coef = amplitudes[..., len(components) :]
@@ -171,3 +171,18 @@ def fit_model(signal):
 def _padded(coef, size):
     """`coef` with zeros appended up to `size` values."""
     return np.pad(coef, (0, size - len(coef)))
+
+
+def _refined_window(q):
+    """The detector entrance the fit refined (results of earlier versions: a
+    polymer scale only)."""
+    response = q.get_item("Detector_response")
+    if response is None:
+        return 1.0
+    if response.has_item("nitride_nm"):
+        return [
+            float(response.window_scale),
+            float(response.nitride_nm),
+            float(response.dead_layer_nm),
+        ]
+    return float(response.get_item("window_scale", 1.0))

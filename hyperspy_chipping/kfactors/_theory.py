@@ -91,7 +91,12 @@ import warnings
 import numpy as np
 import xraydb
 
-from hyperspy_chipping.fitting._design import tabulated_efficiency, window_factor
+from hyperspy_chipping.fitting._design import (
+    as_window,
+    nominal_window,
+    tabulated_efficiency,
+    window_factor,
+)
 from hyperspy_chipping.fitting._families import SHELLS, split_xray_line
 from hyperspy_chipping.fitting._xray_families import (
     _SUBSHELLS,
@@ -208,7 +213,7 @@ def family_yield(
     shell: str,
     beam_energy: float,
     fluorescence_yields: str = "hubbell",
-    window: float = 1.0,
+    window: float | tuple = 1.0,
 ) -> float:
     """Detected photons of a whole shell family per atom (relative units).
 
@@ -223,9 +228,10 @@ def family_yield(
     fluorescence_yields : {"hubbell", "xraydb"}, default "hubbell"
         Source of the K-shell fluorescence yield (:func:`hubbell_k_yield` or
         xraydb's); L and M yields are xraydb's.
-    window : float, default 1.0
-        Thickness of the detector's polymer window relative to the nominal
-        one (the fit's ``window_scale``), as in the fit's efficiency.
+    window : float or tuple of float, default 1.0
+        The detector's entrance as the fit refines it: the polymer window's
+        thickness relative to the nominal one (the fit's ``window_scale``),
+        or ``(polymer scale, Si3N4 nm, Si dead layer nm)``.
 
     Returns
     -------
@@ -239,16 +245,15 @@ def family_yield(
     >>> round(family_yield("Sr", "K", 300.0) / family_yield("Fe", "K", 300.0), 2)
     0.47
     """
-    weights, depths = _family_terms(element, shell, beam_energy, fluorescence_yields)
-    return _window_sum(weights, depths, window)
+    weights, energies = _family_terms(element, shell, beam_energy, fluorescence_yields)
+    return _window_sum(weights, energies, window)
 
 
 def _family_terms(
     element: str, shell: str, beam_energy: float, fluorescence_yields: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """Detected yield of each line of a family at the nominal window, and
-    the optical depth of the nominal polymer window at its energy (empty
-    arrays if the family has no line above 0.1 keV)."""
+    its energy (empty arrays if the family has no line above 0.1 keV)."""
     subshells = _SUBSHELLS[shell]
     levels = [level for level, _ in subshells]
     vac = {lv: ionization_cross_section(element, lv, beam_energy) for lv in levels}
@@ -272,23 +277,22 @@ def _family_terms(
     omega = _fluorescence_yields(element, subshells, set(lines))
     if shell == "K" and fluorescence_yields == "hubbell":
         omega["K"] = hubbell_k_yield(element)
-    weights, depths = [], []
+    weights, line_energies = [], []
     for level, found in lines.items():
         rates = np.array([x.intensity for x in found.values()])
         energies = np.array([x.energy for x in found.values()]) / 1000.0
         eff = tabulated_efficiency(energies)
         weights.append(vac[level] * omega[level] * rates * eff / rates.sum())
-        # window_factor(E, w) = exp(-(w - 1) * depth(E)) (fitting._design)
-        depths.append(-np.log(window_factor(energies, 2.0)))
-    return np.concatenate(weights), np.concatenate(depths)
+        line_energies.append(energies)
+    return np.concatenate(weights), np.concatenate(line_energies)
 
 
-def _window_sum(weights, depths, window: float) -> float:
-    """``sum_l weights_l exp(-(window - 1) depths_l)``: a family's detected
-    yield at `window` times the nominal window thickness."""
-    if window == 1.0:
+def _window_sum(weights, energies, window) -> float:
+    """A family's detected yield at the detector entrance `window`
+    (``sum_l weights_l T(E_l)``, ``T`` relative to the nominal entrance)."""
+    if as_window(window) == nominal_window():
         return float(np.sum(weights))
-    return float(np.sum(weights * np.exp(-(window - 1.0) * depths)))
+    return float(np.sum(weights * window_factor(energies, window)))
 
 
 def _uncertainty(element: str, shell: str) -> float:
@@ -347,7 +351,7 @@ def theoretical_kfactors(
     *,
     reference: str | None = None,
     fluorescence_yields: str = "hubbell",
-    window: float | None = None,
+    window: float | tuple | None = None,
 ) -> KFactors:
     """Standardless family k-factors of a thin film, from physics tables.
 
@@ -365,10 +369,11 @@ def theoretical_kfactors(
         K-shell fluorescence yields from Hubbell et al.'s 1994 fit
         (:func:`hubbell_k_yield`) or from xraydb (Elam et al.); L and M
         yields are xraydb's either way.
-    window : float, optional
-        Thickness of the detector's polymer window relative to the package's
-        nominal detector, e.g. the ``window_scale`` that ``quantify_chips``
-        refines on the summed spectrum (stored in
+    window : float or tuple of float, optional
+        The detector's entrance relative to the package's nominal detector:
+        the polymer window's thickness scale, or ``(polymer scale, Si3N4 nm,
+        Si dead layer nm)`` as ``quantify_chips`` refines it on the summed
+        spectrum (``window_scale``, ``nitride_nm`` and ``dead_layer_nm`` in
         ``metadata.Chipping.Quantification.Detector_response``): the
         k-factors of that detector, fixed. Default: the nominal window, and
         k-factors that follow the detector's window: ``quantify_chips``
@@ -383,11 +388,12 @@ def theoretical_kfactors(
         ratio to the reference (the two lines' estimates in quadrature; 0 for
         the reference). Without `window`, its ``window_model`` attribute
         holds what ``quantify_chips`` needs to evaluate them at another
-        window: ``{"reference": line, "terms": {line: [[yield, depth],
-        ...]}}``, each family's detected yield per line at the nominal
-        window (normalised to sum 1) and the nominal window's optical depth
-        at the line's energy, so that the family's yield at window scale
-        ``w`` is ``sum yield * exp(-(w - 1) * depth)``.
+        window: ``{"reference": line, "terms": {line: [[yield, depth,
+        energy], ...]}}``, each family's detected yield per line at the
+        nominal window (normalised to sum 1), the nominal polymer window's
+        optical depth and the line's energy (keV), so that the family's
+        yield at an entrance ``w`` is ``sum yield * T_w(energy)``
+        (``exp(-(w - 1) * depth)`` for a polymer scale ``w``).
 
     Raises
     ------
@@ -418,9 +424,10 @@ def theoretical_kfactors(
     chips from a detector without the polymer window, the nominal window
     put O 18 % high and the cations 26-28 % low; at the window scale the fit
     refines (0.00) every element came within 5 %. ``quantify_chips`` uses
-    the refined window when it differs from the nominal one by more than
-    twice its standard deviation (``window_scale_std``), else the nominal
-    one (see ``docs/user_guide/kfactors.rst``).
+    the refined entrance (polymer, Si3N4 and dead layer) when it fits the
+    continuum significantly better than the nominal one
+    (``Detector_response.significant``), else the nominal one (see
+    ``docs/user_guide/kfactors.rst``).
 
     References
     ----------
@@ -477,17 +484,7 @@ def theoretical_kfactors(
             f"{fluorescence_yields!r}."
         )
     follow = window is None
-    window = 1.0 if follow else window
-    if (
-        isinstance(window, bool)
-        or not isinstance(window, (int, float))
-        or not math.isfinite(window)
-        or window < 0
-    ):
-        raise ValueError(
-            f"`window` must be a non-negative number (window thickness / "
-            f"nominal), got {window!r}."
-        )
+    window = as_window(1.0 if follow else window)
     parsed = {}
     for line in lines:
         element, shell = _parse_line(line)
@@ -503,10 +500,10 @@ def theoretical_kfactors(
             )
     per_atom, terms = {}, {}
     for key, (element, shell) in parsed.items():
-        weights, depths = _family_terms(
+        weights, energies = _family_terms(
             element, shell, float(beam_energy), fluorescence_yields
         )
-        p = _window_sum(weights, depths, float(window))
+        p = _window_sum(weights, energies, window)
         if p <= 0:
             raise ValueError(
                 f"`lines` has {key!r}: the {element} {shell} family is not excited "
@@ -514,7 +511,13 @@ def theoretical_kfactors(
             )
         mass = float(atomic_masses([element])[0])
         per_atom[key] = mass / p
-        terms[key] = [[float(y / p), float(t)] for y, t in zip(weights, depths)]
+        # The polymer's depth (exp(-(w - 1) depth), the form of earlier
+        # versions) and the energy, for any entrance (window_factor).
+        depths = -np.log(window_factor(energies, 2.0))
+        terms[key] = [
+            [float(y / p), float(t), float(e)]
+            for y, t, e in zip(weights, depths, energies)
+        ]
     ref_value = per_atom[reference]
     ref_unc = _uncertainty(*parsed[reference])
     values = {key: v / ref_value for key, v in sorted(per_atom.items())}
@@ -531,8 +534,8 @@ def theoretical_kfactors(
         reference=reference,
         beam_energy=float(beam_energy),
         detector=DETECTOR
-        if follow or window == 1.0
-        else f"{DETECTOR}; window thickness x {float(window):g}",
+        if follow or window == nominal_window()
+        else f"{DETECTOR}; {_describe(window)}",
         source="theoretical",
         notes=(
             "standardless thin-film family k-factors: Bethe-form cross "
@@ -545,6 +548,15 @@ def theoretical_kfactors(
     if follow:
         table.window_model = {"reference": reference, "terms": terms}
     return table
+
+
+def _describe(window) -> str:
+    """The detector entrance `window` in words."""
+    polymer, nitride, dead = as_window(window)
+    text = f"window thickness x {polymer:g}"
+    if (nitride, dead) != nominal_window()[1:]:
+        text += f", {nitride:.0f} nm Si3N4, {dead:.0f} nm Si dead layer"
+    return text
 
 
 def warn_standardless() -> None:

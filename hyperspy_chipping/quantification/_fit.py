@@ -38,7 +38,7 @@ from hyperspy_chipping.fitting._background import (
     nonnegative_continuum,
 )
 from hyperspy_chipping.fitting._calibrate import _wls, calibrate, design_matrix
-from hyperspy_chipping.fitting._design import Calibration, kev_per_unit
+from hyperspy_chipping.fitting._design import Calibration, as_window, kev_per_unit
 from hyperspy_chipping.fitting._families import (
     SHELLS,
     exspy_families,
@@ -49,11 +49,7 @@ from hyperspy_chipping.fitting._linear import Projector, single_threaded_blas
 from hyperspy_chipping.fitting._low_energy import spectrum_start
 from hyperspy_chipping.fitting._peak_search import search_unnamed_elements
 from hyperspy_chipping.fitting._refine import refine_line_weights
-from hyperspy_chipping.fitting._response import (
-    refine_window,
-    scaled_families,
-    window_uncertainty,
-)
+from hyperspy_chipping.fitting._response import refine_window, scaled_families
 from hyperspy_chipping.quantification._summed_fit import (
     summed_fit_report,
     warn_summed_fit,
@@ -364,7 +360,7 @@ def _solve_model(total, prep, refine=True):
         first = min(first, channels.size - 1)
         trim = slice(first, None)
         channels, total = channels[trim], total[trim]
-    added, summary, window, window_std = {}, {}, 1.0, None
+    added, summary, window, window_fit = {}, {}, 1.0, None
     # Too few counts to check the model's peak positions and widths: the
     # metadata's are used, and no composition is reported (see _block).
     unchecked = refine and not prep["exspy_like"] and total.sum() < REFINE_MIN_COUNTS
@@ -419,10 +415,9 @@ def _solve_model(total, prep, refine=True):
                 )
         if refine and prep["background"] == "bremsstrahlung":
             # The detector window, from the data (fitting/_response.py).
-            window, costs = refine_window(
+            window, window_fit = refine_window(
                 total, weights, families, cal, channels, *args
             )
-            window_std = window_uncertainty(costs, channels.size, len(families))
             families = scaled_families(families, window)
         if refine:
             families, report = refine_line_weights(
@@ -518,13 +513,29 @@ def _solve_model(total, prep, refine=True):
             families, cal, channels, args[0], args[2], shape, window
         ),
         unchecked=unchecked,
-        detector_response={
-            "window_scale": window,
-            "window": "polymer window thickness / nominal (300 nm polyimide)",
-            # Its standard deviation, when refined (fitting/_response.py).
-            **({} if window_std is None else {"window_scale_std": window_std}),
-        },
+        detector_response=_detector_response(window, window_fit),
     )
+    return out
+
+
+def _detector_response(window, window_fit) -> dict:
+    """What the metadata says of the refined detector entrance."""
+    polymer, nitride, dead = as_window(window)
+    out = {
+        "window_scale": polymer,
+        "window": "polymer window thickness / nominal (300 nm polyimide)",
+        "nitride_nm": nitride,
+        "dead_layer_nm": dead,
+    }
+    if window_fit is not None:  # refined (fitting/_response.py)
+        for key, std in zip(
+            ("window_scale", "nitride_nm", "dead_layer_nm"), window_fit["std"]
+        ):
+            out[f"{key}_std"] = std
+        out["significant"] = window_fit["significant"]
+        out["continuum_chi2"] = window_fit["chi2"]
+        out["continuum_chi2_nominal"] = window_fit["chi2_nominal"]
+        out["continuum_channels"] = window_fit["n_channels"]
     return out
 
 

@@ -33,13 +33,15 @@ import math
 import dask
 import numpy as np
 
+from hyperspy_chipping.fitting._design import as_window, nominal_window, window_factor
+
 #: The refined window is used when it differs from the nominal one (1) by
 #: more than this many standard deviations (see :func:`applied_window`).
 SIGNIFICANCE = 2.0
 
 
-def window_kfactors(kfactors, window_model, window: float) -> dict:
-    """k-factors at another detector window, from their window model.
+def window_kfactors(kfactors, window_model, window) -> dict:
+    """k-factors at another detector entrance, from their window model.
 
     Parameters
     ----------
@@ -47,9 +49,11 @@ def window_kfactors(kfactors, window_model, window: float) -> dict:
         Line -> k-factor at the nominal window (``theoretical_kfactors``).
     window_model : dict
         Their ``window_model``: ``{"reference": line, "terms": {line:
-        [[yield, depth], ...]}}``.
-    window : float
-        Window thickness relative to the nominal one.
+        [[yield, depth, energy], ...]}}`` (``[yield, depth]`` pairs, as
+        earlier versions wrote them, follow the polymer scale only).
+    window : float or tuple of float
+        The polymer window's thickness relative to the nominal one, or
+        ``(polymer scale, Si3N4 nm, Si dead layer nm)``.
 
     Returns
     -------
@@ -59,7 +63,7 @@ def window_kfactors(kfactors, window_model, window: float) -> dict:
     Raises
     ------
     ValueError
-        If `window` is not a non-negative number.
+        If `window` is not a non-negative number or three of them.
 
     Examples
     --------
@@ -75,21 +79,17 @@ def window_kfactors(kfactors, window_model, window: float) -> dict:
     With theoretical k-factors (``theoretical_kfactors(...).window_model``),
     see :func:`hyperspy_chipping.kfactors.theoretical_kfactors`.
     """
-    if (
-        isinstance(window, bool)
-        or not isinstance(window, (int, float, np.floating))
-        or not math.isfinite(window)
-        or window < 0
-    ):
-        raise ValueError(
-            f"`window` must be a non-negative number (window thickness / "
-            f"nominal), got {window!r}."
-        )
+    window = as_window(window)
     terms = window_model["terms"]
 
     def relative(line):
-        yd = np.asarray(terms[line], dtype=float).reshape(-1, 2)
-        return float(np.sum(yd[:, 0] * np.exp(-(window - 1.0) * yd[:, 1])))
+        entries = [list(map(float, t)) for t in terms[line]]
+        yields = np.array([t[0] for t in entries])
+        if all(len(t) == 3 for t in entries):
+            factor = window_factor(np.array([t[2] for t in entries]), window)
+        else:  # depths of the polymer only
+            factor = np.exp(-(window[0] - 1.0) * np.array([t[1] for t in entries]))
+        return float(np.sum(yields * factor))
 
     ref = window_model["reference"]
     ref_ratio = relative(ref) if ref in terms else 1.0
@@ -99,27 +99,42 @@ def window_kfactors(kfactors, window_model, window: float) -> dict:
     }
 
 
-def applied_window(detector_response) -> float:
-    """The window scale at which theoretical k-factors are evaluated.
+def applied_window(detector_response) -> tuple:
+    """The detector entrance at which theoretical k-factors are evaluated.
 
-    The refined ``window_scale`` if it differs from the nominal window by
-    more than :data:`SIGNIFICANCE` standard deviations
-    (``window_scale_std``), else 1 (nominal): on a detector that has the
-    nominal window the refined scale only adds its noise (a 0.1 error of
-    the scale moves O K's k-factor by ~4 %). Not refined (no entry): 1.
+    The refined entrance (``window_scale``, ``nitride_nm``,
+    ``dead_layer_nm``) if it fits the continuum significantly better than
+    the nominal one (``significant``, see
+    :func:`~hyperspy_chipping.fitting._response.refine_window`), else the
+    nominal one: on a detector that has the nominal entrance the refined
+    thicknesses only add their noise (a 0.1 error of the polymer scale moves
+    O K's k-factor by ~4 %). Results of earlier versions (a polymer scale
+    and its ``window_scale_std`` only): the scale if it differs from 1 by
+    more than :data:`SIGNIFICANCE` standard deviations. Not refined: nominal.
 
     Examples
     --------
-    >>> applied_window({"window_scale": 0.05, "window_scale_std": 0.01})
-    0.05
+    >>> applied_window({"window_scale": 0.0, "nitride_nm": 150.0,
+    ...                 "dead_layer_nm": 40.0, "significant": True})
+    (0.0, 150.0, 40.0)
     >>> applied_window({"window_scale": 1.06, "window_scale_std": 0.04})
-    1.0
+    (1.0, 0.0, 30.0)
     """
+    if "significant" in detector_response:
+        if not detector_response["significant"]:
+            return nominal_window()
+        return as_window(
+            [
+                detector_response["window_scale"],
+                detector_response["nitride_nm"],
+                detector_response["dead_layer_nm"],
+            ]
+        )
     window = float(detector_response.get("window_scale", 1.0))
     std = float(detector_response.get("window_scale_std", math.inf))
     if not math.isfinite(window) or abs(window - 1.0) <= SIGNIFICANCE * std:
-        return 1.0
-    return window
+        return nominal_window()
+    return as_window(window)
 
 
 def with_window_kfactors(solution, params):
@@ -127,8 +142,9 @@ def with_window_kfactors(solution, params):
 
     Adds ``factors`` (in the order of the quantified lines),
     ``kfactors_applied`` (line -> k-factor) and ``kfactor_window`` (the
-    window scale used) to a copy of `solution`; `solution` itself when
-    `params` has no ``window_model`` or the k-factors are applied already.
+    entrance used, :func:`applied_window`) to a copy of `solution`;
+    `solution` itself when `params` has no ``window_model`` or the k-factors
+    are applied already.
     """
     model = params.get("window_model")
     if model is None or "kfactors_applied" in solution:
@@ -171,5 +187,5 @@ def applied_kfactors(request, solution) -> dict:
     return {
         "kfactors_nominal": dict(request["kfactors"]),
         "kfactors": dict(solution["kfactors_applied"]),
-        "kfactor_window": float(solution["kfactor_window"]),
+        "kfactor_window": [float(v) for v in solution["kfactor_window"]],
     }
