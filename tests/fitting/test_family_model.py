@@ -319,7 +319,8 @@ def test_fit_model_background_is_the_fitted_one(background):
     )
     shape = list(q.background_shape) or None  # the map's continuum (TEM/SEM)
     order = q.chip_background_order if shape else q.background_order
-    window = q.get_item("Detector_response.window_scale", 1.0)
+    response = q.Detector_response  # the detector entrance the fit refined
+    window = [response.window_scale, response.nitride_nm, response.dead_layer_nm]
     columns = background_columns(
         background, cal, channels, q.beam_energy, int(order), shape, window
     )

@@ -122,12 +122,14 @@ def test_pure_phases_within_five_percent(beam):
     assert len(errors) == 6
     for name, err in errors.items():
         assert abs(err) < 0.05, (name, err)
-    # The model's own detector: the refined window agrees with the nominal
-    # one within its uncertainty, and the nominal k-factors are applied.
+    # The model's own detector: the refined entrance does not fit the
+    # continuum significantly better than the nominal one, whose k-factors
+    # are applied.
     q = chips.metadata.Chipping.Quantification
     response = q.Detector_response
     assert abs(response.window_scale - 1.0) < 2 * response.window_scale_std
-    assert q.kfactor_window == 1.0
+    assert not response.significant
+    assert q.kfactor_window == [1.0, 0.0, 30.0]
     assert q.kfactors.as_dictionary() == pytest.approx(
         q.kfactors_nominal.as_dictionary()
     )
@@ -150,8 +152,20 @@ def test_another_detector(beam, window):
         assert abs(err) < 0.07, (name, err)
     q = chips.metadata.Chipping.Quantification
     response = q.Detector_response
-    assert q.kfactor_window == response.window_scale
-    assert abs(q.kfactor_window - window) < 0.1
+    assert response.significant
+    assert q.kfactor_window == [
+        response.window_scale,
+        response.nitride_nm,
+        response.dead_layer_nm,
+    ]
+    # The simulated window's transmission (whichever layers the fit gives
+    # it): within 5 %, as a polymer scale within 0.1 of the truth would be.
+    energy = np.array([0.4, 0.53, 0.7, 1.0, 2.0])
+    np.testing.assert_allclose(
+        window_factor(energy, q.kfactor_window),
+        window_factor(energy, window),
+        rtol=0.05,
+    )
     # Less window absorbs less O K: O's k-factor drops, the K families above
     # 4 keV and La L hardly move (relative to Fe K).
     assert q.kfactors["O_Ka"] < 0.95 * q.kfactors_nominal["O_Ka"]
