@@ -180,8 +180,16 @@ def refine_window(
     def objective(p):
         return np.concatenate([residual(p), (p - start) * prior])
 
+    # (1e-4 of the cost or of a step: far below the entrance's uncertainty.)
     fit = least_squares(
-        objective, start, bounds=(lo, hi), x_scale=_SCALES, diff_step=1e-3
+        objective,
+        start,
+        bounds=(lo, hi),
+        x_scale=_SCALES,
+        diff_step=1e-3,
+        ftol=1e-4,
+        xtol=1e-4,
+        gtol=1e-4,
     )
     data = fit.fun[: -start.size]
     chi2 = float(data @ data)
