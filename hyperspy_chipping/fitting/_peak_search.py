@@ -52,7 +52,12 @@ from hyperspy_chipping.fitting._artefacts import (
     pile_up_consistent,
     pile_up_in_reach,
 )
-from hyperspy_chipping.fitting._design import peak_columns
+from hyperspy_chipping.fitting._design import (
+    as_window,
+    nominal_window,
+    peak_columns,
+    window_factor,
+)
 from hyperspy_chipping.fitting._residual_peaks import (  # noqa: F401 (re-exported)
     THRESHOLD,
     _stands_out_locally,
@@ -245,11 +250,15 @@ def _near_a_line(energy, families, calibration):
     )
 
 
-def element_signature(element, beam_energy, energy_range, calibration, channels):
+def element_signature(
+    element, beam_energy, energy_range, calibration, channels, window=1.0
+):
     """Expected detected spectrum of one atom of `element` (per channel).
 
     Every family excited at `beam_energy`, each line at its detected weight,
-    the families scaled by their detected yields (thin film).
+    the families scaled by their detected yields (thin film), all through
+    the detector entrance `window` (the fit's, see
+    :func:`~hyperspy_chipping.fitting._design.as_window`).
     """
     from hyperspy_chipping.fitting._families import physics_families
 
@@ -259,6 +268,13 @@ def element_signature(element, beam_energy, energy_range, calibration, channels)
     yields = np.array(
         [physics.family_lines(element, f.shell, beam_energy)[0] for f in families]
     )
+    if as_window(window) != nominal_window():
+        # A family's yield and line weights through the refined entrance.
+        factors = [window_factor(f.energies, window) for f in families]
+        yields = yields * np.array(
+            [float(np.sum(f.weights * t)) for f, t in zip(families, factors)]
+        )
+        families = [f.with_weights(f.weights * t) for f, t in zip(families, factors)]
     column = peak_columns(families, calibration, channels) @ yields
     return column, families
 
@@ -273,6 +289,7 @@ def identify_peak(
     beam_energy,
     energy_range,
     counts=None,
+    window=1.0,
 ):
     """Name the cause of one residual peak.
 
@@ -295,6 +312,9 @@ def identify_peak(
     counts : numpy.ndarray, optional
         Fitted counts of every family: an artefact of a line is a candidate
         only if the line is strong enough to make the peak.
+    window : float or tuple of float, default 1.0
+        The detector entrance of the fit: a candidate element's companion
+        lines are expected as that detector sees them.
 
     Returns
     -------
@@ -336,6 +356,7 @@ def identify_peak(
         beam_energy,
         energy_range,
         {f.element for f in families},
+        window,
     )
     if not ranked:
         return {"kind": "unknown"}
@@ -359,7 +380,15 @@ def identify_peak(
 
 
 def _rank_elements(
-    peak, residual, weights, calibration, channels, beam_energy, energy_range, exclude
+    peak,
+    residual,
+    weights,
+    calibration,
+    channels,
+    beam_energy,
+    energy_range,
+    exclude,
+    window=1.0,
 ):
     energy = peak["energy"]
     tol = energy_tolerance(energy, calibration)
@@ -383,7 +412,7 @@ def _rank_elements(
             continue
         try:
             column, fams = element_signature(
-                element, beam_energy, energy_range, calibration, channels
+                element, beam_energy, energy_range, calibration, channels, window
             )
         except ValueError:
             continue
@@ -419,6 +448,7 @@ def search_unnamed_elements(
     energy_range,
     rounds=3,
     defer_near_fitted=False,
+    window=1.0,
 ):
     """Add the elements that explain significant residual peaks.
 
@@ -445,6 +475,8 @@ def search_unnamed_elements(
         Leave alone peaks within ``NEIGHBOUR_FWHM`` peak widths of a line of
         a fitted family (before its sub-line ratios are refined, such a peak
         may be that family's shape; the search after the refinement decides).
+    window : float or tuple of float, default 1.0
+        The detector entrance of the fit (:func:`identify_peak`).
 
     Returns
     -------
@@ -487,6 +519,7 @@ def search_unnamed_elements(
                 beam_energy,
                 energy_range,
                 counts,
+                window=window,
             )
             keys = {f.key for f in list(families) + pending}
             if (

@@ -559,7 +559,16 @@ def _add_unnamed_elements(
         return a @ coef, coef[: len(fams)]
 
     return search_unnamed_elements(
-        total, model, cal, channels, families, refit, args[2], fit_range, **kwargs
+        total,
+        model,
+        cal,
+        channels,
+        families,
+        refit,
+        args[2],
+        fit_range,
+        window=window,
+        **kwargs,
     )
 
 
