@@ -528,14 +528,14 @@ def _detector_response(window, window_fit) -> dict:
         "dead_layer_nm": dead,
     }
     if window_fit is not None:  # refined (fitting/_response.py)
-        for key, std in zip(
-            ("window_scale", "nitride_nm", "dead_layer_nm"), window_fit["std"]
-        ):
+        keys = ("window_scale", "nitride_nm", "dead_layer_nm")
+        for key, std in zip(keys, window_fit["std"]):
             out[f"{key}_std"] = std
+        out["method"] = window_fit["method"]
         out["significant"] = window_fit["significant"]
-        out["continuum_chi2"] = window_fit["chi2"]
-        out["continuum_chi2_nominal"] = window_fit["chi2_nominal"]
-        out["continuum_channels"] = window_fit["n_channels"]
+        out["chi2"] = window_fit["chi2"]
+        out["chi2_nominal"] = window_fit["chi2_nominal"]
+        out["fit_channels"] = window_fit["n_channels"]
     return out
 
 
