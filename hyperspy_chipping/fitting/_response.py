@@ -253,25 +253,33 @@ def _continuum_fit(residual, keep, start, r0):
 
 
 def _parabola(costs: dict, n_channels: int) -> tuple[float, float]:
-    """The scale of least chi2 (a parabola through the best grid point and
-    its neighbours) and its standard deviation (``1 / sqrt(curvature)``,
-    times ``sqrt(chi2_red)`` when above 1; ``inf`` at the grid's ends).
+    """The scale of least chi2 and its standard deviation.
+
+    The vertex of a parabola through the best grid point and its neighbours
+    (the best point itself at an end of the grid: no thinner window than
+    none), and ``1 / sqrt(curvature)`` of that parabola (the three points
+    nearest the end at an end), times ``sqrt(chi2_red)`` when above 1;
+    ``inf`` if the chi2 has no curvature there.
 
     Examples
     --------
     >>> costs = {s: 100.0 + 400.0 * (s - 0.6) ** 2 for s in WINDOW_SCALES}
     >>> [round(v, 3) for v in _parabola(costs, 1001)]
     [0.6, 0.05]
+    >>> costs = {s: 100.0 + 400.0 * (s + 0.1) ** 2 for s in WINDOW_SCALES}
+    >>> [round(v, 3) for v in _parabola(costs, 1001)]  # at the end: 0
+    [0.0, 0.05]
     """
     scales = np.array(sorted(costs))
     chi = np.array([costs[s] for s in scales])
     best = int(np.argmin(chi))
-    if not 0 < best < scales.size - 1:
-        return float(scales[best]), float("inf")
-    x, c = scales[best - 1 : best + 2], chi[best - 1 : best + 2]
+    mid = min(max(best, 1), scales.size - 2)
+    x, c = scales[mid - 1 : mid + 2], chi[mid - 1 : mid + 2]
     a, b, _ = np.polyfit(x, c, 2)
+    scale = float(scales[best])
+    if best == mid and a > 0:
+        scale = float(np.clip(-b / (2 * a), x[0], x[-1]))
     if not a > 0:
-        return float(scales[best]), float("inf")
-    vertex = float(np.clip(-b / (2 * a), x[0], x[-1]))
+        return scale, float("inf")
     chi2_red = max(1.0, float(chi.min()) / max(1, n_channels - 1))
-    return vertex, float(np.sqrt(chi2_red / a))
+    return scale, float(np.sqrt(chi2_red / a))
