@@ -35,7 +35,7 @@ import numpy as np
 
 from hyperspy_chipping.chipping._table import flat_chip_index
 from hyperspy_chipping.chipping._windows import window_source
-from hyperspy_chipping.quantification._block import SINGLE_PRECISION
+from hyperspy_chipping.quantification._block import BOOLEAN, SINGLE_PRECISION
 from hyperspy_chipping.quantification._fit import energy_axis_kev
 from hyperspy_chipping.quantification._run import (
     compute_results,
@@ -177,7 +177,9 @@ def lazy_results(signal, request, prep, params, extra=None):
     targets = [
         np.empty(
             x.shape,
-            dtype=np.float32 if name in SINGLE_PRECISION else x.dtype,
+            dtype=np.float32
+            if name in SINGLE_PRECISION
+            else (bool if name in BOOLEAN else x.dtype),
             order="F",
         )
         for name, x in zip(names, sources)
