@@ -111,3 +111,26 @@ def test_editing_the_table_leaves_the_stored_results(lazy):
     df.iloc[0, df.columns.get_loc("chi2_red")] = 1e9
     again = chips.to_dataframe()[["at_Fe", "counts", "chi2_red"]].to_numpy()
     np.testing.assert_array_equal(again, before)
+
+
+def test_stored_precision_and_table_dtypes(lazy):
+    # Detection limits are stored in single precision (Currie's limits are
+    # good to a few %), flags as booleans; the table's columns are float64
+    # and bool whatever the storage, and the limits agree to float32.
+    from hyperspy_chipping.data import sto_lfo_cross_section
+
+    s = sto_lfo_cross_section((30, 30), 50.0, seed=2)
+    s.set_signal_type("EDS_TEM_chipped")
+    chips = (s.as_lazy() if lazy else s).chip(10)
+    chips.quantify_chips(s.metadata.Simulation.kfactors.as_dictionary())
+    df = chips.to_dataframe()
+    q = chips.metadata.Chipping.Quantification
+    assert np.asarray(q.detection_limit_percent).dtype == np.float32
+    assert np.asarray(q.detected).dtype == bool
+    assert np.asarray(q.low_counts).dtype == bool
+    assert df["mdl_La"].dtype == np.float64
+    assert df["detected_La"].dtype == bool
+    column = list(q.elements).index("La")
+    np.testing.assert_allclose(
+        df["mdl_La"], np.asarray(q.detection_limit_percent)[:, column], rtol=1e-7
+    )
