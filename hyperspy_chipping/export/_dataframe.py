@@ -182,7 +182,7 @@ def quantification_columns(signal, data=None) -> dict[str, np.ndarray]:
         limit = take("detection_limit_percent")
         detected = take("detected").astype(bool)
         for i, element in enumerate(q.elements):
-            cols[f"mdl_{element}"] = limit[:, i].astype(np.float64)
+            cols[f"mdl_{element}"] = limit[:, i]
             cols[f"detected_{element}"] = detected[:, i]
     for i, element in enumerate(q.elements):
         cols[f"negative_{element}"] = inten[:, i] < 0

@@ -41,7 +41,7 @@ ROWS = 1024
 #: of every component and their std, for the model view (not in the table;
 #: a per-pixel map has a million windows of 10-30 components), and the
 #: detection limits (Currie's, good to a few %; the table's ``mdl_`` columns
-#: are float64 again). 62 MB less per million windows and five elements.
+#: too). 62 MB less per million windows and five elements.
 SINGLE_PRECISION = (
     "amplitudes",
     "amplitudes_std",
