@@ -189,19 +189,20 @@ def refine_window(
     keep = continuum_channels(families, calibration, channels)
     if keep.sum() > 2 * start.size:
         window, info = _continuum_fit(residual, keep, start, r0)
-        r = residual(np.array(window))
-        info.update(chi2=float(r @ r), chi2_nominal=chi2_nominal, method="continuum")
+        info.update(chi2_nominal=chi2_nominal, method="continuum")
         if not info["significant"]:
             # The nominal entrance fits as well: the refined one would add
             # nothing but its noise.
             return tuple(float(v) for v in start), dict(info, chi2=chi2_nominal)
-        if info["chi2"] <= chi2_nominal:
-            return window, info
-    # Every channel, the polymer's thickness alone.
-    costs = {}
+        r = residual(np.array(window))
+        if float(r @ r) <= chi2_nominal:
+            return window, dict(info, chi2=float(r @ r))
+    # Every channel, the polymer's thickness alone (scale 1 is the nominal).
+    costs = {1.0: chi2_nominal}
     for scale in WINDOW_SCALES:
-        r = residual(np.array([scale, *start[1:]]))
-        costs[scale] = float(r @ r)
+        if scale not in costs:
+            r = residual(np.array([scale, *start[1:]]))
+            costs[scale] = float(r @ r)
     scale, std = _parabola(costs, y.size)
     r = residual(np.array([scale, *start[1:]]))
     return (scale, *(float(v) for v in start[1:])), {

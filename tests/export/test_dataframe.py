@@ -94,16 +94,22 @@ def test_bad_arguments(eds_map):
         eds_map.to_dataframe()
 
 
-def test_editing_the_table_leaves_the_stored_results(lazy):
-    # The table's columns are not copied into one block; pandas'
-    # copy-on-write must still keep an edit of the table out of the results
-    # stored in the signal, and out of the next table.
+def _quantified_chips(lazy, seed):
+    """The demo's 3 x 3 chips of 10 px, quantified (eager or lazy)."""
     from hyperspy_chipping.data import sto_lfo_cross_section
 
-    s = sto_lfo_cross_section((30, 30), 50.0, seed=1)
+    s = sto_lfo_cross_section((30, 30), 50.0, seed=seed)
     s.set_signal_type("EDS_TEM_chipped")
     chips = (s.as_lazy() if lazy else s).chip(10)
     chips.quantify_chips(s.metadata.Simulation.kfactors.as_dictionary())
+    return chips
+
+
+def test_editing_the_table_leaves_the_stored_results(lazy):
+    # Some table columns start as views of the results stored in the signal
+    # (pandas' copy=False would keep them so): an edit of the table must stay
+    # out of the stored results, and out of the next table.
+    chips = _quantified_chips(lazy, seed=1)
     df = chips.to_dataframe()
     before = df[["at_Fe", "counts", "chi2_red"]].to_numpy(copy=True)
     df.loc[:, "at_Fe"] = -1.0
@@ -117,12 +123,7 @@ def test_stored_precision_and_table_dtypes(lazy):
     # Detection limits are stored in single precision (Currie's limits are
     # good to a few %), and so are the table's mdl_ columns (a float64 copy
     # of them tipped a million-window table over 1.5 GB); flags are booleans.
-    from hyperspy_chipping.data import sto_lfo_cross_section
-
-    s = sto_lfo_cross_section((30, 30), 50.0, seed=2)
-    s.set_signal_type("EDS_TEM_chipped")
-    chips = (s.as_lazy() if lazy else s).chip(10)
-    chips.quantify_chips(s.metadata.Simulation.kfactors.as_dictionary())
+    chips = _quantified_chips(lazy, seed=2)
     df = chips.to_dataframe()
     q = chips.metadata.Chipping.Quantification
     assert np.asarray(q.detection_limit_percent).dtype == np.float32

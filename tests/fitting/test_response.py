@@ -34,10 +34,11 @@ TRUTH = {"LFO": {"La": 20, "Fe": 20, "O": 60}, "STO": {"Sr": 20, "Ti": 20, "O": 
 OTHER_WINDOW = (("Si3N4", 3.44, 100.0), ("Al", 2.70, 30.0), ("Si", 2.33, 100.0))
 
 
-def _other_efficiency(e):
+def _efficiency(e, layers):
+    """Efficiency of a detector with entrance `layers` and a 450 um crystal."""
     e = np.clip(np.asarray(e, float), 0.1, None)
     t = np.ones_like(e)
-    for formula, rho, nm in OTHER_WINDOW:
+    for formula, rho, nm in layers:
         t *= np.exp(-xraydb.material_mu(formula, e * 1000, density=rho) * nm * 1e-7)
     return t * -np.expm1(-xraydb.material_mu("Si", e * 1000, density=2.33) * 0.045)
 
@@ -58,7 +59,7 @@ def _other_detector_and_tables(shape=(90, 90), seed=0):
     centres = np.arange(2000) * 0.01
 
     def ratio(e):
-        return _other_efficiency(e) / detector_efficiency(np.clip(e, 0.1, None))
+        return _efficiency(e, OTHER_WINDOW) / detector_efficiency(np.clip(e, 0.1, None))
 
     out = np.zeros(ref.data.shape)
     detected = {}
@@ -161,14 +162,6 @@ def _expected_through(layers, shape=(90, 90), seed=0):
     s.set_signal_type("EDS_TEM_chipped")
     k = s.metadata.Simulation.kfactors.as_dictionary()
     return s, {line: v / detected[line[:-1]] for line, v in k.items()}
-
-
-def _efficiency(e, layers):
-    e = np.clip(np.asarray(e, float), 0.1, None)
-    t = np.ones_like(e)
-    for formula, rho, nm in layers:
-        t *= np.exp(-xraydb.material_mu(formula, e * 1000, density=rho) * nm * 1e-7)
-    return t * -np.expm1(-xraydb.material_mu("Si", e * 1000, density=2.33) * 0.045)
 
 
 @pytest.mark.parametrize(
