@@ -34,7 +34,11 @@ import warnings
 import numpy as np
 
 from hyperspy_chipping.fitting._calibrate import solve_normal
-from hyperspy_chipping.fitting._design import background_columns, peak_columns
+from hyperspy_chipping.fitting._design import (
+    Calibration,
+    background_columns,
+    peak_columns,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -45,6 +49,20 @@ _logger = logging.getLogger(__name__)
 #: up to 2-3x for light L (Ti, Fe) and for M families, and whose lines below
 #: 1 keV are multiplied by the least known part of the detector efficiency.
 WEIGHT_BOUNDS = {"K": (0.5, 2.0), "L": (0.25, 4.0), "M": (0.25, 4.0)}
+#: L families whose main lines are valence-band emission: Lα and Lβ1 of the
+#: elements from K to Zn end on the 3d (M4,5) level, whose occupancy follows
+#: the chemistry (empty in Ti4+ oxides), while Lℓ and Lη end on the M1 core
+#: level. Their ratio then differs by up to an order of magnitude between
+#: compounds and between tables (exspy puts Ti Lℓ at 1.44 x Ti Lα, xraydb at
+#: 0.12 x): the bounds of the Lℓ + Lη group of these elements are wider.
+VALENCE_L_ELEMENTS = frozenset(
+    ("K", "Ca", "Sc", "Ti", "V", "Cr", "Mn", "Fe", "Co", "Ni", "Cu", "Zn")
+)
+VALENCE_L_BOUNDS = (0.25, 20.0)
+#: A line closer to a main line than this fraction of the peak FWHM cannot be
+#: told apart from it in a fit (Ti Lβ1 lies 6 eV above Ti Lα, at a width of
+#: ~55 eV): it stays in the main group, whatever its letter.
+UNRESOLVED_FWHM = 0.25
 #: Largest relative standard deviation of a refined ratio that is accepted.
 MAX_RELATIVE_STD = 0.05
 #: A group is refined only if this fraction of it (and of the main line) lies
@@ -54,11 +72,15 @@ MIN_INSIDE = 0.95
 MIN_GROUP_WEIGHT = 0.02
 
 
-def line_groups(family) -> np.ndarray:
+def line_groups(family, fwhm=None) -> np.ndarray:
     """Group index of every line: 0 = main line, then one per Siegbahn letter.
 
     ``Kα1, Kα2 -> 0; Kβ* -> 1``; ``Lα -> 0, Lβ -> 1, Lγ -> 2, Lℓ -> 3, ...``.
-    Weak groups (< ``MIN_GROUP_WEIGHT`` of the family) join group 0.
+    Lℓ and Lη (L3-M1 and L2-M1, a few eV apart in the light elements) form
+    one group. A line within ``UNRESOLVED_FWHM`` of the peak width of a main
+    line joins group 0 (`fwhm`: FWHM in keV as a function of energy; by
+    default that of a 130 eV detector). Weak groups (< ``MIN_GROUP_WEIGHT``
+    of the family) join group 0.
 
     Examples
     --------
@@ -67,9 +89,26 @@ def line_groups(family) -> np.ndarray:
     >>> groups = dict(zip(la.names, line_groups(la).tolist()))
     >>> groups["La1"], groups["Lb1"], groups["Lb2,15"], groups["Lg1"]
     (0, 1, 1, 2)
+    >>> ti = physics_families(["Ti"], 300.0, (0.2, 20.0))[1]
+    >>> groups = dict(zip(ti.names, line_groups(ti).tolist()))
+    >>> groups["La1"], groups["Lb1"], groups["Lb3"], groups["Ll"], groups["Ln"]
+    (0, 0, 1, 2, 2)
     """
     letters = [name[1] if len(name) > 1 else "a" for name in family.names]
     letters = ["a" if m else letter for letter, m in zip(letters, family.main)]
+    if family.shell == "L":
+        letters = ["l" if letter == "n" else letter for letter in letters]
+    energies = np.asarray(family.energies, dtype=float)
+    main = energies[np.asarray(family.main, dtype=bool)]
+    if main.size:
+        if fwhm is None:
+            fwhm = Calibration(0.0, 0.01, 130.0).fwhm
+        width = np.asarray(fwhm(main), dtype=float)
+        gap = np.abs(energies[:, None] - main[None]) / width[None]
+        letters = [
+            "a" if close else letter
+            for letter, close in zip(letters, gap.min(axis=1) < UNRESOLVED_FWHM)
+        ]
     unique = ["a"] + sorted(set(letters) - {"a"})
     groups = np.array([unique.index(letter) for letter in letters])
     for g in range(1, len(unique)):
@@ -119,7 +158,7 @@ def refine_line_weights(
     subs, owners = [], []
     group_of = []
     for j, fam in enumerate(families):
-        groups = line_groups(fam)
+        groups = line_groups(fam, calibration.fwhm)
         group_of.append(groups)
         for g in range(groups.max() + 1):
             subs.append(fam.with_weights(np.where(groups == g, fam.weights, 0.0)))
@@ -156,7 +195,8 @@ def refine_line_weights(
             inside = min(owners[idx[g]][3], owners[idx[0]][3])
             if amp[g] <= 0 or rel > MAX_RELATIVE_STD or inside < MIN_INSIDE:
                 continue
-            clipped = float(np.clip(ratio, *WEIGHT_BOUNDS[fam.shell]))
+            names = [n for n, gg in zip(fam.names, groups) if gg == g]
+            clipped = float(np.clip(ratio, *weight_bounds(fam, names)))
             if clipped != ratio:
                 warnings.warn(
                     f"The {fam.key} sub-line group {_group_name(fam, groups, g)} "
@@ -174,6 +214,35 @@ def refine_line_weights(
         }
     _logger.info("refined sub-line weights: %s", report)
     return out, report
+
+
+def weight_bounds(family, names) -> tuple[float, float]:
+    """Bounds of a refined group ratio, as factors of the table.
+
+    Parameters
+    ----------
+    family : Family
+        The line family.
+    names : list of str
+        The lines of the group.
+
+    Examples
+    --------
+    >>> from hyperspy_chipping.fitting._families import physics_families
+    >>> fe_k, fe_l = physics_families(["Fe"], 300.0, (0.2, 20.0))
+    >>> weight_bounds(fe_k, ["Kb1", "Kb3"])
+    (0.5, 2.0)
+    >>> weight_bounds(fe_l, ["Ll", "Ln"]), weight_bounds(fe_l, ["Lb3", "Lb4"])
+    ((0.25, 20.0), (0.25, 4.0))
+    """
+    core = {"Ll", "Ln"}
+    if (
+        family.shell == "L"
+        and family.element in VALENCE_L_ELEMENTS
+        and set(names) <= core
+    ):
+        return VALENCE_L_BOUNDS
+    return WEIGHT_BOUNDS[family.shell]
 
 
 def _group_name(family, groups, g) -> str:

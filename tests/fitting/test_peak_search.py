@@ -169,6 +169,55 @@ def test_l_and_m_sub_line_ratios_may_move_further_than_k():
     assert WEIGHT_BOUNDS["M"] == WEIGHT_BOUNDS["L"]
 
 
+def _ti_l_spectrum(factor):
+    """Ti L and O K on a flat continuum, Ti Ll + Ln at `factor` x the table."""
+    from hyperspy_chipping.fitting._design import peak_columns
+    from hyperspy_chipping.fitting._refine import line_groups
+
+    ti_l = physics_families(["Ti"], 200.0, (0.2, 20.0))[1]
+    o_k = physics_families(["O"], 200.0, (0.2, 20.0))[0]
+    groups = line_groups(ti_l, CAL.fwhm)
+    core = np.isin(np.array(ti_l.names), ["Ll", "Ln"])
+    weights = ti_l.weights * np.where(core, factor, 1.0)
+    truth = ti_l.with_weights(weights / weights.sum())
+    columns = peak_columns([truth, o_k], CAL, CHANNELS)
+    return ti_l, o_k, groups, 200.0 + columns @ np.array([2e5, 4e5])
+
+
+def _refine_ti_l(ti_l, o_k, expected):
+    """The sub-line ratios refined on `expected` (Poisson weights)."""
+    from hyperspy_chipping.fitting._refine import refine_line_weights
+
+    return refine_line_weights(
+        expected, CHANNELS, CAL, [ti_l, o_k], "polynomial", 1, 200.0, 1.0 / expected
+    )[1]
+
+
+def test_core_l_lines_of_3d_metals_refine_beyond_other_l_groups():
+    # Ti Lalpha ends on the 3d level (empty in Ti4+), Ti Ll and Ln on the M1
+    # core level: their ratio follows the chemistry (exspy's table has Ti
+    # Ll at 1.44 x Lalpha, xraydb 0.12 x). A spectrum with Ll + Ln at 10 x
+    # the table refines that group to 10 x (the other L groups stop at 4 x).
+    ti_l, o_k, groups, expected = _ti_l_spectrum(10.0)
+    names = np.array(ti_l.names)
+    # Lbeta1 (6 eV above Lalpha) cannot be told apart from it: main group.
+    assert groups[names == "Lb1"][0] == groups[names == "La1"][0] == 0
+    assert groups[names == "Ll"][0] == groups[names == "Ln"][0] > 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # no bound is hit
+        report = _refine_ti_l(ti_l, o_k, expected)
+    assert report["Ti_L"]["Ll+Ln"] == pytest.approx(10.0, rel=0.02)
+
+
+def test_core_l_lines_past_their_bound_are_held_and_warned():
+    from hyperspy_chipping.fitting._refine import VALENCE_L_BOUNDS
+
+    ti_l, o_k, _, expected = _ti_l_spectrum(40.0)
+    with pytest.warns(UserWarning, match=r"Ti_L sub-line group Ll\+Ln fits at"):
+        report = _refine_ti_l(ti_l, o_k, expected)
+    assert report["Ti_L"]["Ll+Ln"] == VALENCE_L_BOUNDS[1]
+
+
 def test_a_broad_misfit_of_the_continuum_is_no_peak():
     from hyperspy_chipping.fitting._peak_search import _stands_out_locally
 

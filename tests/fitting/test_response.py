@@ -43,28 +43,38 @@ def _efficiency(e, layers):
     return t * -np.expm1(-xraydb.material_mu("Si", e * 1000, density=2.33) * 0.045)
 
 
-def _other_detector_and_tables(shape=(90, 90), seed=0):
+def _other_detector_and_tables(shape=(90, 90), seed=0, velox=False):
     """STO/LFO seen by another detector, lines from exspy's table.
 
     The demo's generated continuum and family areas, re-detected through
     :data:`OTHER_WINDOW` (xraydb attenuation), every family drawn with exspy's
     line energies and weights (no Kα2) and exspy's width formula; the
-    k-factors follow the detected family areas. Poisson counts.
+    k-factors follow the detected family areas. Poisson counts. With
+    `velox`, a Velox-like axis (2048 channels from -0.25 keV) and zero peak.
     """
+    n, offset = (2048, -0.25) if velox else (2000, 0.0)
     ref = sto_lfo_cross_section(shape, 50.0, seed=seed, poisson=False)
     phase_map = ref.metadata.Simulation.phase_map
     film = (phase_map == 1).mean()
-    exp = expected_spectra(2000, 0.01, 0.0, {"LFO": film, "STO": 1 - film}, 50.0)
-    edges = np.arange(2001) * 0.01 - 0.005
-    centres = np.arange(2000) * 0.01
+    exp = expected_spectra(
+        n,
+        0.01,
+        offset,
+        {"LFO": film, "STO": 1 - film},
+        50.0,
+        zero_peak_counts=20.0 if velox else 0.0,
+    )
+    centres = offset + np.arange(n) * 0.01
+    edges = offset + (np.arange(n + 1) - 0.5) * 0.01
 
     def ratio(e):
         return _efficiency(e, OTHER_WINDOW) / detector_efficiency(np.clip(e, 0.1, None))
 
-    out = np.zeros(ref.data.shape)
+    out = np.zeros(shape + (n,))
     detected = {}
     for label, phase in ((1, "LFO"), (2, "STO")):
         spectrum = exp.continuum[phase] * ratio(centres) * (centres > 0.1)
+        spectrum = spectrum + exp.zero_peak
         for key, area in exp.family_counts[phase].items():
             element, shell = key.split("_")
             table = db[element].Atomic_properties.Xray_lines.as_dictionary()
@@ -81,11 +91,26 @@ def _other_detector_and_tables(shape=(90, 90), seed=0):
             detected[key] = new_area / area
         out[phase_map == label] = spectrum
     rng = np.random.default_rng(seed)
-    s = ref._deepcopy_with_new_data(rng.poisson(out).astype("uint16"))
-    s.set_signal_type("EDS_TEM_chipped")
+    s = _with_axis(ref, rng.poisson(out).astype("uint16"), offset)
     k = s.metadata.Simulation.kfactors.as_dictionary()
     k = {line: v / detected[line[:-1]] for line, v in k.items()}
     return s, k
+
+
+def _with_axis(ref, data, offset):
+    """`data` with `ref`'s metadata and navigation axes, energy from `offset`."""
+    import hyperspy.api as hs
+
+    s = hs.signals.Signal1D(data)
+    s.metadata.add_dictionary(ref.metadata.as_dictionary())
+    for axis, r in zip(
+        s.axes_manager.navigation_axes, ref.axes_manager.navigation_axes
+    ):
+        axis.scale, axis.units, axis.name = r.scale, r.units, r.name
+    axis = s.axes_manager.signal_axes[0]
+    axis.scale, axis.offset, axis.units, axis.name = 0.01, offset, "keV", "Energy"
+    s.set_signal_type("EDS_TEM_chipped")
+    return s
 
 
 def _errors(chips):
@@ -102,16 +127,24 @@ def _errors(chips):
     return out
 
 
-def test_other_detector_and_tables_within_3_percent():
-    s, k = _other_detector_and_tables()
+@pytest.mark.parametrize("velox", [False, True], ids=["plain", "velox"])
+def test_other_detector_and_tables_within_3_percent(velox):
+    # Seed 0 on the Velox-like axis: from the nominal entrance the solver
+    # stopped at no window and a 100 nm dead layer (both at a bound; Sr
+    # 4.9 % off) until the other starts were tried; and exspy's Ti Ll (1.44 x
+    # Ti La) needed the wider bounds of the 3d metals' core L lines.
+    s, k = _other_detector_and_tables(velox=velox)
     chips = s.chip(15)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         chips.quantify_chips(k)
     errors = _errors(chips)
     assert max(abs(v) for v in errors.values()) < 0.03, errors
-    # Si3N4 has none of polyimide's C, N, O edges: a thinner polymer fits.
-    assert chips.metadata.Chipping.Quantification.Detector_response.window_scale < 1
+    response = chips.metadata.Chipping.Quantification.Detector_response
+    # Si3N4 has none of polyimide's C, N, O edges: a thinner polymer fits,
+    # and the nitride is found.
+    assert response.window_scale < 1
+    assert response.nitride_nm > 50
 
 
 def test_nominal_detector_refines_to_the_nominal_window():
@@ -127,7 +160,6 @@ def _expected_through(layers, shape=(90, 90), seed=0):
     """The demo's expected counts (no noise) re-detected through `layers`,
     on a Velox-like axis (from -0.25 keV, 2048 channels) with a zero peak:
     each line and the continuum times the efficiency ratio at its channel."""
-    import hyperspy.api as hs
 
     n, offset = 2048, -0.25
     ref = sto_lfo_cross_section(shape, 50.0, seed=seed, poisson=False)
@@ -151,15 +183,7 @@ def _expected_through(layers, shape=(90, 90), seed=0):
             total = sum(sp.sum() for sp in parts)
             if total > 0:
                 detected[family] = sum((sp * ratio).sum() for sp in parts) / total
-    s = hs.signals.Signal1D(out)
-    s.metadata.add_dictionary(ref.metadata.as_dictionary())
-    for axis, r in zip(
-        s.axes_manager.navigation_axes, ref.axes_manager.navigation_axes
-    ):
-        axis.scale, axis.units, axis.name = r.scale, r.units, r.name
-    axis = s.axes_manager.signal_axes[0]
-    axis.scale, axis.offset, axis.units, axis.name = 0.01, offset, "keV", "Energy"
-    s.set_signal_type("EDS_TEM_chipped")
+    s = _with_axis(ref, out, offset)
     k = s.metadata.Simulation.kfactors.as_dictionary()
     return s, {line: v / detected[line[:-1]] for line, v in k.items()}
 
