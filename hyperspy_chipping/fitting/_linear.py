@@ -223,7 +223,7 @@ class Projector:
         amplitude is nowhere negative."""
         return bool((self._single[1] >= 0).all())
 
-    def fit_single(self, spectra):
+    def fit_single(self, spectra, integer=False):
         """Amplitudes and counts of every chip, in one single-precision product.
 
         Half the memory traffic of :meth:`fit` (the chips' counts come from
@@ -237,6 +237,10 @@ class Projector:
         ----------
         spectra : numpy.ndarray
             (n_chips, n_channels) counts, any real dtype.
+        integer : bool, default False
+            The caller vouches that float `spectra` hold whole numbers (sums
+            of counts in float32): their counts are exact below 2**24, as
+            those of an integer dtype, and are not summed again.
 
         Returns
         -------
@@ -257,15 +261,17 @@ class Projector:
         True
         >>> float(counts[0]) == float(y.sum())
         True
+        >>> _, counts32, _ = p.fit_single(y[None].astype(np.float32), integer=True)
+        >>> float(counts32[0]) == float(y.sum())
+        True
         """
         spectra = np.asarray(spectra)
         y32 = spectra.astype(np.float32, copy=False)
         out = y32 @ self._single[0].T
         amplitudes = out[:, :-1].astype(np.float64)
         counts = out[:, -1].astype(np.float64)
-        if not np.issubdtype(spectra.dtype, np.integer) or (
-            counts.size and counts.max() >= 2**24
-        ):
+        whole = integer or np.issubdtype(spectra.dtype, np.integer)
+        if not whole or (counts.size and counts.max() >= 2**24):
             counts = spectra.sum(axis=1, dtype=np.float64)
         return amplitudes, counts, y32
 
@@ -373,9 +379,10 @@ class Projector:
             (n_chips, n_components) fitted amplitudes.
         rows : list of int
             Components whose covariance is wanted.
-        negative : numpy.ndarray, optional
-            (n_chips, n_channels) ``max(-mu, 0)`` of the chips' models, if
-            known already (:meth:`reduced_chi2` gives it).
+        negative : tuple of numpy.ndarray, optional
+            ``(channels, values)``: the channels where some chip's model is
+            negative and ``max(-mu, 0)`` of the chips there, (n_chips,
+            len(channels)), if known already (:meth:`reduced_chi2` gives it).
 
         Returns
         -------
@@ -392,10 +399,10 @@ class Projector:
         # the channels where some chip's model is negative (a few, where
         # the continuum is thin).
         if negative is None:
-            negative = np.clip(-(amplitudes @ self.design.T), 0, None)
-        channels = np.flatnonzero(negative.any(axis=0))
+            negative = _negative_part(amplitudes @ self.design.T)
+        channels, values = negative
         out = amplitudes @ linear
-        out += negative[:, channels].astype(float) @ basis[:, channels].T
+        out += values.astype(float) @ basis[:, channels].T
         return out[:, : n * n].reshape(-1, n, n), out[:, n * n :]
 
     def _clipping_basis(self, rows):
@@ -428,8 +435,7 @@ class Projector:
             (n_chips, n_channels) data and (n_chips, n_components) fit.
         return_rows : bool, default False
             Also return the indices of the chips whose model is not positive
-            somewhere, and ``max(-mu, 0)`` of those chips (for
-            :meth:`clipped_variances`).
+            somewhere, and where and how far it is negative.
         n_peaks : int, optional
             The first `n_peaks` components are peaks, the others the
             background; give it with `background`.
@@ -449,8 +455,12 @@ class Projector:
         -------
         chi2 : numpy.ndarray
             (n_chips,) reduced chi-squared.
-        rows, negative : numpy.ndarray
+        rows : numpy.ndarray
             With `return_rows` only.
+        negative : tuple of numpy.ndarray
+            With `return_rows` only: the channels where the model of some
+            of those chips is negative, and ``max(-mu, 0)`` of the chips
+            there (for :meth:`clipped_variances`).
         """
         # float32 halves the memory traffic of this elementwise pass (a
         # diagnostic: relative round-off ~1e-6); sums accumulate in float64.
@@ -467,7 +477,7 @@ class Projector:
                 rows = rows[mu[rows].min(axis=1) <= 0]
             else:
                 rows = np.flatnonzero(mu.min(axis=1) <= 0)
-            negative = np.clip(-mu[rows], 0, None)  # before mu is overwritten
+            negative = _negative_part(mu[rows])  # before mu is overwritten
         if background is None:
             var = mu.copy()
         else:
@@ -508,3 +518,19 @@ class Projector:
         with np.errstate(invalid="ignore", divide="ignore"):
             chi2 = total / np.where(dof > 0, dof, np.nan)
         return (chi2, rows, negative) if return_rows else chi2
+
+
+def _negative_part(mu):
+    """``(channels, max(-mu, 0)[:, channels])``: the channels where some row
+    of `mu` is negative (a few, where the continuum is thin), and how far.
+    `mu` (a temporary) is overwritten.
+
+    Examples
+    --------
+    >>> channels, values = _negative_part(np.array([[1.0, -2.0, 3.0, 0.0]]))
+    >>> channels.tolist(), values.tolist()
+    ([1], [[2.0]])
+    """
+    low = np.minimum(mu, 0, out=mu)
+    channels = np.flatnonzero(low.min(axis=0, initial=0) < 0)
+    return channels, -low[:, channels]

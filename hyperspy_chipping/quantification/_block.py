@@ -134,14 +134,15 @@ def _poisson_covariance(projector, amplitudes, solution, clipped, negative=None)
 LINGER = 0.1
 
 
-def quantify_block(spectra, n_pixels, solution, params, checked=False):
+def quantify_block(spectra, n_pixels, solution, params, checked=False, integer=False):
     """Fit and quantify the chips of one block (BLAS single-threaded).
 
     See :func:`_quantify_block`. `spectra` hold the channels of the
     request's fit range; the channels the solution dropped (the fit starts
     where the summed spectrum says, ``solution["trim"]``) are left out here.
     `checked`: the caller vouches that the spectra are finite and >= 0
-    (sums of unsigned counts), so they are not checked again.
+    (sums of unsigned counts), so they are not checked again; `integer`,
+    that float spectra hold whole numbers (``Projector.fit_single``).
     """
     spectra = np.asarray(spectra)[..., solution.get("trim", slice(None))]
     lead = spectra.shape[:-1]
@@ -152,7 +153,12 @@ def quantify_block(spectra, n_pixels, solution, params, checked=False):
     with single_threaded_blas(linger=LINGER):
         parts = [
             _quantify_block(
-                flat[i : i + ROWS], npix[i : i + ROWS], solution, params, checked
+                flat[i : i + ROWS],
+                npix[i : i + ROWS],
+                solution,
+                params,
+                checked,
+                integer,
             )
             for i in range(0, max(flat.shape[0], 1), ROWS)
         ]
@@ -160,7 +166,7 @@ def quantify_block(spectra, n_pixels, solution, params, checked=False):
     return packed.reshape(lead + (packed.shape[-1],))
 
 
-def _quantify_block(spectra, n_pixels, solution, params, checked=False):
+def _quantify_block(spectra, n_pixels, solution, params, checked=False, integer=False):
     """Fit and quantify the chips of one block.
 
     Parameters
@@ -208,7 +214,7 @@ def _quantify_block(spectra, n_pixels, solution, params, checked=False):
         amplitudes = projector.fit(flat)
         counts = flat.sum(axis=1, dtype=np.float64)
     else:
-        amplitudes, counts, flat = projector.fit_single(raw)
+        amplitudes, counts, flat = projector.fit_single(raw, integer)
     inten = amplitudes[:, rows] * scale
     chi2, clipped, negative = projector.reduced_chi2(
         flat,

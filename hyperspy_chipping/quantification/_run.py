@@ -411,14 +411,16 @@ def _stream_results(
     return results
 
 
-def _quantify_trimmed(spectra, n_pixels, solution, params, checked=False):
+def _quantify_trimmed(
+    spectra, n_pixels, solution, params, checked=False, integer=False
+):
     """:func:`quantify_block` on the channels the solution kept.
 
     The layout of a lazy result is fixed before the summed spectrum is
     known: the amplitudes of elements added automatically (appended after
     the named ones) are left out of it.
     """
-    out = quantify_block(spectra, n_pixels, solution, params, checked)
+    out = quantify_block(spectra, n_pixels, solution, params, checked, integer)
     n_auto = solution["n_auto"]
     if n_auto:
         lay = layout(

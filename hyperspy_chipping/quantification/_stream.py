@@ -156,7 +156,13 @@ def _stream_block(
         else:
             windows = _dense_windows_block(rows, sizes, dtype, weights)
         npix = np.full(windows.shape[:2], n_pixels)
-        packed = quantify(windows[..., fit], npix, *args, checked=checked)
+        packed = quantify(
+            windows[..., fit],
+            npix,
+            *args,
+            checked=checked,
+            integer=checked and weights is None,
+        )
         # (float32 windows hold integers below 2**24: their sums are exact.)
         rest = windows[..., : counted[0]].sum(axis=-1, dtype=np.float64)
         rest += windows[..., counted[1] :].sum(axis=-1, dtype=np.float64)

@@ -202,6 +202,9 @@ def test_chips_with_a_negative_model_are_all_found(negative_share, sign):
     np.testing.assert_array_equal(rows, expected)
     # (The model in single precision: ~1e-7 of its scale.)
     scale = np.abs(mu).max()
+    channels, values = negative
+    full = np.zeros((rows.size, mu.shape[1]), dtype=values.dtype)
+    full[:, channels] = values
     np.testing.assert_allclose(
-        negative, np.clip(-mu[expected], 0, None), rtol=1e-5, atol=1e-6 * scale
+        full, np.clip(-mu[expected], 0, None), rtol=1e-5, atol=1e-6 * scale
     )
