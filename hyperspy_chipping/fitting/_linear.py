@@ -37,6 +37,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hyperspy_chipping.fitting._chi2_kernel import pearson_rows
+
 
 @functools.lru_cache(maxsize=1)
 def _blas_controller(n_modules):
@@ -215,6 +217,11 @@ class Projector:
             np.vstack([self.matrix, ones]).astype(np.float32),
             self.design.astype(np.float32),
         )
+
+    @functools.cached_property
+    def _single_t(self):
+        """``A`` transposed, in single precision, contiguous."""
+        return np.ascontiguousarray(self._single[1].T)
 
     @functools.cached_property
     def _nonnegative_design(self) -> bool:
@@ -466,6 +473,23 @@ class Projector:
         # diagnostic: relative round-off ~1e-6); sums accumulate in float64.
         design32 = self._single[1]
         amplitudes32 = np.asarray(amplitudes, dtype=np.float32)
+        spectra = np.asarray(spectra)
+        if background is not None:
+            weights, shapes = _variance_model(
+                amplitudes32, design32, n_peaks, background
+            )
+        if background is not None and spectra.dtype == np.float32:
+            # One pass over the counts (see _chi2_kernel).
+            total, invalid, low = pearson_rows(
+                spectra, amplitudes32, self._single_t, weights, shapes.T
+            )
+            dof = self.design.shape[0] - self.design.shape[1] - invalid
+            with np.errstate(invalid="ignore", divide="ignore"):
+                chi2 = total / np.where(dof > 0, dof, np.nan)
+            if not return_rows:
+                return chi2
+            rows = np.flatnonzero(low <= 0)
+            return chi2, rows, _negative_part(amplitudes32[rows] @ design32.T)
         mu = amplitudes32 @ design32.T
         rows = negative = None
         if return_rows:
@@ -478,22 +502,7 @@ class Projector:
             else:
                 rows = np.flatnonzero(mu.min(axis=1) <= 0)
             negative = _negative_part(mu[rows])  # before mu is overwritten
-        if background is None:
-            var = mu.copy()
-        else:
-            peaks = design32[:, :n_peaks]
-            level = amplitudes32[:, n_peaks:] @ design32[:, n_peaks:].sum(axis=0)
-            # At least one count, as in variance_terms: never a zero variance.
-            level = np.maximum(level, np.float32(1))
-            # Peaks (negative amplitudes as 0) plus the scaled background
-            # shape, in one product.
-            weights = np.concatenate(
-                [np.clip(amplitudes32[:, :n_peaks], 0, None), level[:, None]], axis=1
-            )
-            shapes = np.concatenate(
-                [peaks, np.asarray(background, dtype=np.float32)[:, None]], axis=1
-            )
-            var = weights @ shapes.T
+        var = mu.copy() if background is None else weights @ shapes.T
         if background is not None and (shapes[:, -1] > 0).all():
             # Non-negative weights, a level of at least 1 and a positive
             # background shape: the variance is positive everywhere.
@@ -518,6 +527,26 @@ class Projector:
         with np.errstate(invalid="ignore", divide="ignore"):
             chi2 = total / np.where(dof > 0, dof, np.nan)
         return (chi2, rows, negative) if return_rows else chi2
+
+
+def _variance_model(amplitudes32, design32, n_peaks, background):
+    """Weights and shapes of :meth:`Projector.reduced_chi2`'s variance model.
+
+    The chip's peaks (negative amplitudes as 0) plus the summed spectrum's
+    background `shape` scaled to the chip's fitted background, at least one
+    count (as in ``variance_terms``): never a zero variance. Returns
+    (n_chips, n_peaks + 1) weights and (n_channels, n_peaks + 1) shapes.
+    """
+    level = amplitudes32[:, n_peaks:] @ design32[:, n_peaks:].sum(axis=0)
+    level = np.maximum(level, np.float32(1))
+    weights = np.concatenate(
+        [np.clip(amplitudes32[:, :n_peaks], 0, None), level[:, None]], axis=1
+    )
+    shapes = np.concatenate(
+        [design32[:, :n_peaks], np.asarray(background, dtype=np.float32)[:, None]],
+        axis=1,
+    )
+    return weights, shapes
 
 
 def _negative_part(mu):

@@ -36,6 +36,7 @@ import functools
 import dask.array as da
 import numpy as np
 
+from hyperspy_chipping.chipping._box_kernel import box_sums
 from hyperspy_chipping.chipping._windows import (
     _dense_windows_block,
     map_dense_windows,
@@ -136,12 +137,9 @@ def _stream_block(
     sy, sx = sizes
     ny, nx = block.shape[0] - sy + 1, block.shape[1] - sx + 1
     band = max(1, BAND_WINDOWS // max(nx, 1))
-    narrow = None
-    if checked and weights is None and block.dtype.itemsize <= 2 and block.size:
-        # Two-byte sums (twice as fast) while they provably fit, then one
-        # conversion to the fit's float32.
-        if int(block.max()) * sy * sx <= np.iinfo(np.uint16).max:
-            narrow = np.dtype(np.uint16)
+    # Unsigned counts whose sums float32 holds exactly: one pass, straight
+    # into the fit's float32 (_box_kernel).
+    boxed = checked and weights is None
     # The fit's counts (a column of the packed results) are those of the
     # channels it kept: the others are added for the counts over all.
     solution = args[0]
@@ -151,8 +149,8 @@ def _stream_block(
     for i0 in range(0, ny, band):
         i1 = min(i0 + band, ny)
         rows = block[i0 : i1 + sy - 1]
-        if narrow is not None:
-            windows = _dense_windows_block(rows, sizes, narrow).astype(dtype)
+        if boxed:
+            windows = box_sums(rows, sizes, dtype)
         else:
             windows = _dense_windows_block(rows, sizes, dtype, weights)
         npix = np.full(windows.shape[:2], n_pixels)

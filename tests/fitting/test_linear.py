@@ -164,16 +164,19 @@ def test_prior_gives_an_empty_chip_the_variance_of_one_count():
     assert one @ terms["prior_covariance"] @ one == pytest.approx(1.0, rel=1e-9)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"], ids=["one-pass", "numpy"])
 @pytest.mark.parametrize("counts", [30.0, 300.0])
-def test_pearson_chi2_with_the_variance_model_is_one_at_low_counts(counts):
+def test_pearson_chi2_with_the_variance_model_is_one_at_low_counts(counts, dtype):
     # Poisson draws of a known two-component spectrum: the reduced
     # chi-squared must average 1 even at a fraction of a count per channel.
+    # (float32 counts take the one-pass kernel, float64 ones numpy.)
     import numpy as np
 
     design = _two_component_design()
     truth = np.array([0.3, 0.7]) * counts
     p = _linear.Projector.from_design(design, 1 / (design @ truth))
-    y = np.random.default_rng(1).poisson(design @ truth, (4000, 500)).astype(float)
+    rng = np.random.default_rng(1)
+    y = rng.poisson(design @ truth, (4000, 500)).astype(dtype)
     amplitudes = p.fit(y)
     shape = p.variance_terms([0], y.sum(axis=0), 1)["background_shape"]
     chi2 = p.reduced_chi2(y, amplitudes, n_peaks=1, background=shape)
@@ -207,4 +210,52 @@ def test_chips_with_a_negative_model_are_all_found(negative_share, sign):
     full[:, channels] = values
     np.testing.assert_allclose(
         full, np.clip(-mu[expected], 0, None), rtol=1e-5, atol=1e-6 * scale
+    )
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"], ids=["one-pass", "numpy"])
+def test_pearson_chi2_follows_its_definition(dtype):
+    # The definition in float64: model mu = A a, variance v = the peak
+    # (negative amplitude as 0) plus the background shape scaled to the
+    # chip's background (at least 1); channels with v <= 0 left out, and
+    # from the degrees of freedom.
+    import numpy as np
+
+    design = _two_component_design()
+    # (A peak of finite support: its float64 tails, 1e-100 at 150 channels,
+    # would be variances that single precision cannot hold.)
+    design[design[:, 0] < 1e-12 * design[:, 0].max(), 0] = 0
+    shape = design[:, 1].copy()
+    shape[400:] = 0  # no background there: v = 0 where the peak is clipped
+    shape /= shape.sum()
+    p = _linear.Projector.from_design(design, np.ones(500))
+    rng = np.random.default_rng(3)
+    amplitudes = np.column_stack(
+        [rng.uniform(-40, 60, 300), rng.uniform(0.5, 300, 300)]
+    )
+    y = rng.poisson(np.clip(amplitudes @ design.T, 0, None) + 0.2).astype(dtype)
+    # Rows of a wider array, as the windows' fit channels are.
+    wide = np.zeros((300, 510), dtype=dtype)
+    wide[:, 5:505] = y
+    chi2, rows, (channels, values) = p.reduced_chi2(
+        wide[:, 5:505],
+        amplitudes,
+        return_rows=True,
+        n_peaks=1,
+        background=shape,
+    )
+    mu = amplitudes @ design.T
+    level = np.maximum(amplitudes[:, 1] * design[:, 1].sum(), 1)
+    v = np.clip(amplitudes[:, :1], 0, None) * design[:, 0] + level[:, None] * shape
+    valid = v > 0
+    terms = np.where(valid, (y - mu) ** 2 / np.where(valid, v, 1), 0)
+    dof = 500 - 2 - (~valid).sum(axis=1)
+    assert (~valid).any()  # the left-out channels are exercised
+    np.testing.assert_allclose(chi2, terms.sum(axis=1) / dof, rtol=2e-5)
+    expected_rows = np.flatnonzero(mu.min(axis=1) <= 0)
+    np.testing.assert_array_equal(rows, expected_rows)
+    full = np.zeros((rows.size, 500))
+    full[:, channels] = values
+    np.testing.assert_allclose(
+        full, np.clip(-mu[rows], 0, None), atol=1e-5 * np.abs(mu).max()
     )

@@ -1,0 +1,106 @@
+# Copyright 2026 The hyperspy_chipping developers
+#
+# This file is part of hyperspy_chipping.
+#
+# hyperspy_chipping is free software: you can redistribute it and/or modify
+# it under the terms of the GNU General Public License as published by
+# the Free Software Foundation, either version 3 of the License, or
+# (at your option) any later version.
+#
+# hyperspy_chipping is distributed in the hope that it will be useful,
+# but WITHOUT ANY WARRANTY; without even the implied warranty of
+# MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE. See the
+# GNU General Public License for more details.
+#
+# You should have received a copy of the GNU General Public License
+# along with hyperspy_chipping. If not, see <https://www.gnu.org/licenses/#GPL>.
+"""Box sums of integer counts at every pixel, in one pass.
+
+The running sums of :func:`~._windows._sliding_windows` take two numpy
+passes per axis and a conversion to the fit's float32; here the column sums
+of the current row of windows are kept in an integer buffer (exact whatever
+the counts), each window is the previous one less the column that leaves
+plus the one that enters, and it is written once, as float32.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+
+@numba.njit(nogil=True, cache=True)
+def _box_sums(block, size_y, size_x, columns, row, out):
+    ny, nx, n_channels = out.shape
+    width = block.shape[1]
+    columns[:] = 0
+    for y in range(size_y):
+        for x in range(width):
+            source, target = block[y, x], columns[x]
+            for c in range(n_channels):
+                target[c] += source[c]
+    for i in range(ny):
+        if i > 0:
+            for x in range(width):
+                leave, enter = block[i - 1, x], block[i + size_y - 1, x]
+                target = columns[x]
+                for c in range(n_channels):
+                    target[c] += enter[c]
+                    target[c] -= leave[c]
+        row[:] = 0
+        for x in range(size_x):
+            source = columns[x]
+            for c in range(n_channels):
+                row[c] += source[c]
+        for x in range(nx):
+            if x > 0:
+                leave, enter = columns[x - 1], columns[x + size_x - 1]
+                for c in range(n_channels):
+                    row[c] += enter[c]
+                    row[c] -= leave[c]
+            target = out[i, x]
+            for c in range(n_channels):
+                target[c] = row[c]
+
+
+def box_sums(block: np.ndarray, sizes: tuple[int, int], dtype=np.float32) -> np.ndarray:
+    """Sums over every ``sizes[0] x sizes[1]`` window of an integer block.
+
+    Parameters
+    ----------
+    block : numpy.ndarray
+        (rows, columns, channels) unsigned or signed integer counts, holding
+        the ``size - 1`` rows and columns of its windows' halo.
+    sizes : tuple of int
+        Window size along (rows, columns).
+    dtype : numpy.dtype, default float32
+        Output type. The sums are exact in an integer accumulator; a float32
+        output holds them exactly below 2**24.
+
+    Returns
+    -------
+    numpy.ndarray
+        (rows - sizes[0] + 1, columns - sizes[1] + 1, channels).
+
+    Examples
+    --------
+    >>> x = np.arange(24, dtype=np.uint16).reshape(3, 4, 2)
+    >>> x[..., 0].tolist()
+    [[0, 2, 4, 6], [8, 10, 12, 14], [16, 18, 20, 22]]
+    >>> box_sums(x, (2, 3))[..., 0].tolist()  # 0 + 2 + 4 + 8 + 10 + 12 = 36
+    [[36.0, 48.0], [84.0, 96.0]]
+    """
+    block = np.ascontiguousarray(block)
+    if not np.issubdtype(block.dtype, np.integer):
+        raise TypeError(f"box_sums needs integer counts, not {block.dtype}")
+    sy, sx = sizes
+    shape = (block.shape[0] - sy + 1, block.shape[1] - sx + 1, block.shape[2])
+    out = np.empty(shape, dtype=dtype)
+    if out.size == 0:
+        return out
+    # int32 holds any sum of 32768 uint16 counts; wider counts sum in int64.
+    acc = np.int32 if block.dtype.itemsize <= 2 and sy * sx <= 2**15 else np.int64
+    columns = np.empty(block.shape[1:], dtype=acc)
+    row = np.empty(block.shape[2], dtype=acc)
+    _box_sums(block, sy, sx, columns, row, out)
+    return out

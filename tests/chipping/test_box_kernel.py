@@ -1,0 +1,65 @@
+# Copyright 2026 The hyperspy_chipping developers
+#
+# This file is part of hyperspy_chipping.
+#
+# hyperspy_chipping is free software: you can redistribute it and/or modify
+# it under the terms of the GNU General Public License as published by
+# the Free Software Foundation, either version 3 of the License, or
+# (at your option) any later version.
+#
+# hyperspy_chipping is distributed in the hope that it will be useful,
+# but WITHOUT ANY WARRANTY; without even the implied warranty of
+# MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE. See the
+# GNU General Public License for more details.
+#
+# You should have received a copy of the GNU General Public License
+# along with hyperspy_chipping. If not, see <https://www.gnu.org/licenses/#GPL>.
+"""The one-pass box sums of integer counts (per-pixel windows)."""
+
+import numpy as np
+import pytest
+
+from hyperspy_chipping.chipping._box_kernel import box_sums
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(
+    rows=st.integers(1, 9),
+    cols=st.integers(1, 9),
+    sy=st.integers(1, 4),
+    sx=st.integers(1, 4),
+    dtype=st.sampled_from(["uint8", "uint16", "uint32", "int16", "int64"]),
+    seed=st.integers(0, 2**16),
+)
+def test_box_sums_are_the_window_sums(rows, cols, sy, sx, dtype, seed):
+    # The definition: every window's sum, added up pixel by pixel in int64.
+    sy, sx = min(sy, rows), min(sx, cols)
+    rng = np.random.default_rng(seed)
+    info = np.iinfo(dtype)
+    block = rng.integers(max(info.min, -1000), min(info.max, 70000), (rows, cols, 3))
+    block = block.astype(dtype)
+    if dtype == "uint16":
+        block[0, 0] = info.max  # a saturated count: no overflow in the sums
+    out = box_sums(block, (sy, sx), np.float64)
+    assert out.shape == (rows - sy + 1, cols - sx + 1, 3)
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            window = block[i : i + sy, j : j + sx].astype(np.int64)
+            np.testing.assert_array_equal(out[i, j], window.sum(axis=(0, 1)))
+
+
+def test_float32_output_is_exact_for_a_map_of_saturated_counts():
+    # 15 x 15 windows of 65535 counts: 14 745 375 < 2**24, exact in float32.
+    block = np.full((16, 17, 2), 65535, dtype=np.uint16)
+    out = box_sums(block, (15, 15))
+    assert out.dtype == np.float32
+    assert (out == 225 * 65535).all()
+
+
+def test_box_sums_refuse_float_counts():
+    with pytest.raises(TypeError, match="integer counts, not float32"):
+        box_sums(np.zeros((3, 3, 2), dtype=np.float32), (2, 2))
