@@ -31,7 +31,7 @@ import numpy as np
 
 @numba.njit(nogil=True, cache=True)
 def _pearson_rows(
-    y, amplitudes, weights, design, shapes, support, total, invalid, minimum
+    y, amplitudes, weights, design, shapes, support, total, invalid, minimum, negative
 ):
     n, n_channels = y.shape
     n_design = design.shape[0]
@@ -63,6 +63,8 @@ def _pearson_rows(
         for c in range(n_channels):
             m = mu[c]
             low = min(low, m)
+            if m < 0:
+                negative[c] = True
             v = var[c]
             if v > 0:
                 r = counts[c] - m
@@ -80,14 +82,15 @@ def pearson_rows(
     design: np.ndarray,
     weights: np.ndarray,
     shapes: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Pearson's sum, the channels left out and the model's minimum per chip.
 
     For each chip, with the model ``mu = amplitudes @ design`` and the
     variance model ``v = weights @ shapes``: ``sum (y - mu)^2 / v`` over the
     channels where ``v > 0``, how many channels have ``v <= 0``, and
-    ``min(mu)``. The model and variance are summed in single precision, as
-    the fit's product is; the sum accumulates in double precision.
+    ``min(mu)``; and the channels where some chip's model is negative. The
+    model and variance are summed in single precision, as the fit's product
+    is; the sum accumulates in double precision.
 
     Parameters
     ----------
@@ -110,17 +113,21 @@ def pearson_rows(
         (n_chips,) int64.
     minimum : numpy.ndarray
         (n_chips,) float32.
+    negative : numpy.ndarray
+        (n_channels,) bool: ``mu < 0`` in some chip.
 
     Examples
     --------
     One chip, two channels, a flat model of 2 counts and variance 2:
 
     >>> y = np.array([[1.0, 4.0]], dtype=np.float32)
-    >>> total, invalid, low = pearson_rows(
+    >>> total, invalid, low, negative = pearson_rows(
     ...     y, np.array([[2.0]]), np.array([[1.0, 1.0]]),
     ...     np.array([[2.0]]), np.array([[1.0, 1.0]]))
     >>> float(total[0]), int(invalid[0]), float(low[0])  # (1 + 4) / 2
     (2.5, 0, 2.0)
+    >>> negative.tolist()
+    [False, False]
     """
     spectra = np.asarray(spectra, dtype=np.float32)
     if spectra.ndim != 2 or spectra.strides[1] != spectra.itemsize:
@@ -129,6 +136,7 @@ def pearson_rows(
     total = np.empty(n)
     invalid = np.empty(n, dtype=np.int64)
     minimum = np.empty(n, dtype=np.float32)
+    negative = np.zeros(np.shape(design)[1], dtype=np.bool_)
     design = np.ascontiguousarray(design, dtype=np.float32)
     shapes = np.ascontiguousarray(shapes, dtype=np.float32)
     _pearson_rows(
@@ -141,8 +149,9 @@ def pearson_rows(
         total,
         invalid,
         minimum,
+        negative,
     )
-    return total, invalid, minimum
+    return total, invalid, minimum, negative
 
 
 def support(rows: np.ndarray) -> np.ndarray:

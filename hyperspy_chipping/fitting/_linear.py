@@ -480,7 +480,7 @@ class Projector:
             )
         if background is not None and spectra.dtype == np.float32:
             # One pass over the counts (see _chi2_kernel).
-            total, invalid, low = pearson_rows(
+            total, invalid, low, negative = pearson_rows(
                 spectra, amplitudes32, self._single_t, weights, shapes.T
             )
             dof = self.design.shape[0] - self.design.shape[1] - invalid
@@ -489,7 +489,11 @@ class Projector:
             if not return_rows:
                 return chi2
             rows = np.flatnonzero(low <= 0)
-            return chi2, rows, _negative_part(amplitudes32[rows] @ design32.T)
+            # The model of those chips again, on the channels where it is
+            # negative only.
+            channels = np.flatnonzero(negative)
+            mu = amplitudes32[rows] @ design32[channels].T
+            return chi2, rows, (channels, np.maximum(-mu, 0))
         mu = amplitudes32 @ design32.T
         rows = negative = None
         if return_rows:

@@ -36,7 +36,7 @@ import functools
 import dask.array as da
 import numpy as np
 
-from hyperspy_chipping.chipping._box_kernel import box_sums
+from hyperspy_chipping.chipping._box_kernel import box_sums, weighted_sums
 from hyperspy_chipping.chipping._windows import (
     _dense_windows_block,
     map_dense_windows,
@@ -151,6 +151,8 @@ def _stream_block(
         rows = block[i0 : i1 + sy - 1]
         if boxed:
             windows = box_sums(rows, sizes, dtype)
+        elif checked:  # Gaussian weights, float32
+            windows = weighted_sums(rows, weights)
         else:
             windows = _dense_windows_block(rows, sizes, dtype, weights)
         npix = np.full(windows.shape[:2], n_pixels)

@@ -63,3 +63,23 @@ def test_float32_output_is_exact_for_a_map_of_saturated_counts():
 def test_box_sums_refuse_float_counts():
     with pytest.raises(TypeError, match="integer counts, not float32"):
         box_sums(np.zeros((3, 3, 2), dtype=np.float32), (2, 2))
+
+
+@pytest.mark.parametrize("size", [3, 5, 9])
+def test_gaussian_sums_are_the_weighted_window_sums(size):
+    # The definition in float64: every window's pixels times the outer
+    # product of the two axis weights.
+    from hyperspy_chipping.chipping._box_kernel import weighted_sums
+    from hyperspy_chipping.chipping._windows import gaussian_weights
+
+    w = gaussian_weights(size)
+    block = np.random.default_rng(size).poisson(20, (size + 3, size + 4, 5))
+    block = block.astype(np.uint16)
+    out = weighted_sums(block, (w, w))
+    assert out.dtype == np.float32
+    kernel = np.outer(w, w)
+    for i in range(4):
+        for j in range(5):
+            window = block[i : i + size, j : j + size].astype(float)
+            expected = np.einsum("ij,ijc->c", kernel, window)
+            np.testing.assert_allclose(out[i, j], expected, rtol=1e-6)
