@@ -389,6 +389,24 @@ def _window_table():
     return grid, np.stack([polymer * thickness_nm, nitride, silicon]) * 1e-7
 
 
+def layer_depths(energy) -> np.ndarray:
+    """(3, n) optical depth per unit of each layer of :data:`WINDOW_LAYERS`
+    at `energy`: :func:`window_depth` is ``change @ layer_depths(energy)``
+    with ``change`` the entrance less the nominal one.
+
+    Examples
+    --------
+    >>> e = np.array([0.3, 6.4])
+    >>> window = (1.0, 100.0, 30.0)
+    >>> change = np.subtract(window, nominal_window())
+    >>> bool(np.allclose(change @ layer_depths(e), window_depth(e, window)))
+    True
+    """
+    grid, mu = _window_table()
+    e = np.asarray(energy, dtype=float)
+    return np.stack([np.interp(e, grid, m) for m in mu])
+
+
 def window_depth(energy, window) -> np.ndarray:
     """Optical depth of `window` relative to the nominal entrance.
 

@@ -46,13 +46,18 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import least_squares
 
-from hyperspy_chipping.fitting._calibrate import _wls, design_matrix
+from hyperspy_chipping.fitting._calibrate import _wls
 from hyperspy_chipping.fitting._design import (
     WINDOW_BOUNDS,
     as_window,
+    background_columns,
+    detected_continuum,
+    layer_depths,
     nominal_window,
+    peak_columns,
     window_factor,
 )
+from hyperspy_chipping.fitting._xray_families import LOW_ENERGY_CUTOFF
 
 #: Channels nearer than this many FWHM to a line (of more than
 #: :data:`LINE_MIN_WEIGHT` of its family) are left out of the window's fit.
@@ -107,6 +112,95 @@ def scaled_families(families, window):
         else f.with_weights(f.weights * window_factor(f.energies, window))
         for f in families
     ]
+
+
+class EntranceDesign:
+    """The design matrix of `families` and a background for any detector
+    entrance, at a fixed calibration.
+
+    Each line's profile, the continuum and the optical depth of each layer
+    at every line and channel are computed once; for an entrance, a family's
+    column is its lines' profiles weighed as :func:`scaled_families` weighs
+    them, and the continuum is scaled by the entrance's transmission: what
+    ``design_matrix(scaled_families(families, window), ..., window=window)``
+    gives, without evaluating every line again for each entrance tried.
+
+    Examples
+    --------
+    >>> from hyperspy_chipping.fitting._calibrate import design_matrix
+    >>> from hyperspy_chipping.fitting._design import Calibration
+    >>> from hyperspy_chipping.fitting._families import physics_families
+    >>> fams = physics_families(["Fe", "O"], 300.0, (0.2, 20.0))
+    >>> cal, channels = Calibration(0.0, 0.01, 130.0), np.arange(20, 2000)
+    >>> window = (0.5, 50.0, 40.0)
+    >>> direct = design_matrix(scaled_families(fams, window), cal, channels,
+    ...                        "bremsstrahlung", 3, 300.0, window=window)
+    >>> design = EntranceDesign(fams, cal, channels, "bremsstrahlung", 3, 300.0)
+    >>> bool(np.allclose(design.columns(window), direct, rtol=1e-10, atol=1e-15))
+    True
+    """
+
+    def __init__(self, families, calibration, channels, background, order, beam):
+        from hyperspy_chipping.fitting._artefacts import ArtefactFamily
+
+        self.background = (background, calibration, channels, beam, order)
+        self.depths = None
+        if background == "bremsstrahlung":
+            # The continuum at the nominal entrance, its polynomials, and
+            # each layer's optical depth per unit at every channel.
+            energy = calibration.centres(channels)
+            lo, hi = energy.min(), energy.max()
+            u = (2 * energy - (lo + hi)) / max(hi - lo, 1e-12)
+            safe = np.clip(energy, LOW_ENERGY_CUTOFF, None)
+            self.continuum = detected_continuum(safe, beam)
+            self.poly = np.polynomial.chebyshev.chebvander(u, order)
+            self.depths = layer_depths(safe)
+        self.families = list(families)
+        singles = [
+            f.with_weights(np.eye(len(f.weights))[i])
+            for f in self.families
+            for i in range(len(f.weights))
+        ]
+        self.profiles = peak_columns(singles, calibration, channels)
+        self.split = np.cumsum([len(f.weights) for f in self.families])[:-1]
+        self.energies = np.concatenate(
+            [np.asarray(f.energies, float) for f in self.families] or [np.empty(0)]
+        )
+        self.scaled = [not isinstance(f, ArtefactFamily) for f in self.families]
+        self.line_depths = layer_depths(self.energies)
+
+    def columns(self, window) -> np.ndarray:
+        """(n_channels, n_families + order + 1): peaks, then background."""
+        if self.depths is None:
+            kind, calibration, channels, beam, order = self.background
+            bg = background_columns(
+                kind, calibration, channels, beam, order, None, window
+            )
+        else:
+            continuum = self.continuum * _transmission(self.depths, window)
+            bg = self.poly * (continuum / continuum.max())[:, None]
+        return np.hstack([self.peaks(window), bg])
+
+    def peaks(self, window) -> np.ndarray:
+        """(n_channels, n_families) peak columns through `window`."""
+        weights = [np.asarray(f.weights, float) for f in self.families]
+        if as_window(window) != nominal_window():
+            transmission = _transmission(self.line_depths, window)
+            factors = np.split(transmission, self.split)
+            weights = [
+                w * t / (w * t).sum() if scaled else w
+                for w, t, scaled in zip(weights, factors, self.scaled)
+            ]
+        out = np.zeros((self.profiles.shape[0], len(self.families)))
+        for j, part in enumerate(np.split(self.profiles, self.split, axis=1)):
+            out[:, j] = part @ weights[j]
+        return out
+
+
+def _transmission(depths, window) -> np.ndarray:
+    """:func:`~._design.window_factor` from :func:`~._design.layer_depths`."""
+    change = np.subtract(as_window(window), nominal_window())
+    return np.exp(-(change @ depths))
 
 
 def continuum_channels(families, calibration, channels) -> np.ndarray:
@@ -184,12 +278,12 @@ def refine_window(
     """
     y = np.asarray(spectrum, dtype=float)
     w = np.asarray(weights, dtype=float)
+    design = EntranceDesign(
+        families, calibration, channels, background, order, beam_energy
+    )
 
     def residual(p):
-        fams = scaled_families(families, tuple(p))
-        a = design_matrix(
-            fams, calibration, channels, background, order, beam_energy, window=tuple(p)
-        )
+        a = design.columns(tuple(p))
         return np.sqrt(w) * (y - a @ _wls(a, y, w)[0])
 
     start = np.array(nominal_window())
