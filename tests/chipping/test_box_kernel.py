@@ -83,18 +83,3 @@ def test_gaussian_sums_are_the_weighted_window_sums(size):
             window = block[i : i + size, j : j + size].astype(float)
             expected = np.einsum("ij,ijc->c", kernel, window)
             np.testing.assert_allclose(out[i, j], expected, rtol=1e-6)
-
-
-@pytest.mark.parametrize("dtype", ["uint16", "float32"])
-def test_weighted_total_is_the_weighted_sum(dtype):
-    from hyperspy_chipping.chipping._box_kernel import weighted_total
-
-    rng = np.random.default_rng(7)
-    block = rng.poisson(30, (6, 7, 12)).astype(dtype)
-    wy, wx = rng.uniform(0, 3, 6), rng.integers(0, 4, 7).astype(float)
-    wy[2] = 0  # a row no window holds
-    for fit in (slice(2, 10), slice(None), slice(1, 11, 3)):
-        expected = np.einsum("i,j,ijc->c", wy, wx, block[..., fit].astype(float))
-        np.testing.assert_allclose(
-            weighted_total(block, wy, wx, fit), expected, rtol=1e-13
-        )
