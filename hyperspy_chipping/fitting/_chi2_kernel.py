@@ -37,6 +37,7 @@ def _pearson_rows(
     n_design = design.shape[0]
     mu = np.empty(n_channels, dtype=np.float32)
     var = np.empty(n_channels, dtype=np.float32)
+    term = np.empty(n_channels, dtype=np.float32)
     for i in range(n):
         mu[:] = 0
         var[:] = 0
@@ -56,24 +57,43 @@ def _pearson_rows(
                 out, column = var[lo:hi], shapes[j, lo:hi]
                 for c in range(out.size):
                     out[c] += w * column[c]
-        acc = 0.0
-        bad = 0
-        low = np.inf
-        counts = y[i]
-        for c in range(n_channels):
-            m = mu[c]
-            low = min(low, m)
-            if m < 0:
-                negative[c] = True
-            v = var[c]
-            if v > 0:
-                r = counts[c] - m
-                acc += r * r / v
-            else:
-                bad += 1
-        total[i] = acc
-        invalid[i] = bad
+        total[i], invalid[i], low = _residual_sum(y[i], mu, var, term)
         minimum[i] = low
+        if low < 0:
+            for c in range(n_channels):
+                if mu[c] < 0:
+                    negative[c] = True
+
+
+@numba.njit(nogil=True, cache=True)
+def _residual_sum(counts, mu, var, term):
+    """``sum (y - mu)^2 / v`` over ``v > 0``, the count of ``v <= 0`` and
+    ``min(mu)``: the terms in one vectorised pass, then summed into four
+    double-precision accumulators (one would chain every addition)."""
+    n = counts.size
+    bad = 0
+    for c in range(n):
+        v = var[c]
+        ok = v > 0
+        r = counts[c] - mu[c]
+        term[c] = r * r / (v if ok else np.float32(1)) if ok else np.float32(0)
+        bad += 0 if ok else 1
+    a0 = a1 = a2 = a3 = 0.0
+    l0 = l1 = l2 = l3 = np.float32(np.inf)
+    whole = n - n % 4
+    for c in range(0, whole, 4):
+        a0 += term[c]
+        a1 += term[c + 1]
+        a2 += term[c + 2]
+        a3 += term[c + 3]
+        l0 = min(l0, mu[c])
+        l1 = min(l1, mu[c + 1])
+        l2 = min(l2, mu[c + 2])
+        l3 = min(l3, mu[c + 3])
+    for c in range(whole, n):
+        a0 += term[c]
+        l0 = min(l0, mu[c])
+    return (a0 + a1) + (a2 + a3), bad, min(min(l0, l1), min(l2, l3))
 
 
 def pearson_rows(
