@@ -434,7 +434,10 @@ class Projector:
         correct model (channels where ``v`` is not positive are left out).
         Pearson's statistic, not Neyman's (``/ y``): with the data as
         variance, channels with few counts weigh too much (and empty ones
-        cannot be used), which biases it at low counts.
+        cannot be used), which biases it at low counts. Single-precision
+        spectra with a `background` (the chips' fit) take one pass over the
+        counts (:func:`~._chi2_kernel.pearson_rows`); others, numpy's passes
+        over (n_chips, n_channels) temporaries: the same statistic.
 
         Parameters
         ----------
