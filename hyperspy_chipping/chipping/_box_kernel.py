@@ -114,8 +114,11 @@ def box_sums(block: np.ndarray, sizes: tuple[int, int], dtype=np.float32) -> np.
     out = np.empty(shape, dtype=dtype)
     if out.size == 0:
         return out
-    # int32 holds any sum of 32768 uint16 counts; wider counts sum in int64.
-    acc = np.int32 if block.dtype.itemsize <= 2 and sy * sx <= 2**15 else np.int64
+    # int32 holds every running sum of two-byte counts while a window has at
+    # most 2**14 pixels (a sum, plus the column or row about to leave, stays
+    # below 2**15 counts of 65535); wider counts or windows sum in int64.
+    small = block.dtype.itemsize <= 2 and sy * sx <= 2**14
+    acc = np.int32 if small else np.int64
     columns = np.empty(block.shape[1:], dtype=acc)
     row = np.empty(block.shape[2], dtype=acc)
     _box_sums(block, sy, sx, columns, row, out)
