@@ -195,7 +195,7 @@ def refine_line_weights(
             inside = min(owners[idx[g]][3], owners[idx[0]][3])
             if amp[g] <= 0 or rel > MAX_RELATIVE_STD or inside < MIN_INSIDE:
                 continue
-            names = [n for n, gg in zip(fam.names, groups) if gg == g]
+            names = _group_names(fam, groups, g)
             clipped = float(np.clip(ratio, *weight_bounds(fam, names)))
             if clipped != ratio:
                 warnings.warn(
@@ -245,9 +245,12 @@ def weight_bounds(family, names) -> tuple[float, float]:
     return WEIGHT_BOUNDS[family.shell]
 
 
+def _group_names(family, groups, g) -> list[str]:
+    return [n for n, gg in zip(family.names, groups) if gg == g]
+
+
 def _group_name(family, groups, g) -> str:
-    names = [n for n, gg in zip(family.names, groups) if gg == g]
-    return "+".join(names)
+    return "+".join(_group_names(family, groups, g))
 
 
 def missing_peaks(spectrum, model, calibration, channels, threshold=8.0):

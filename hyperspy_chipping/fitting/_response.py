@@ -50,7 +50,7 @@ from hyperspy_chipping.fitting._calibrate import _wls
 from hyperspy_chipping.fitting._design import (
     WINDOW_BOUNDS,
     as_window,
-    background_columns,
+    background_basis,
     detected_continuum,
     layer_depths,
     nominal_window,
@@ -138,22 +138,29 @@ class EntranceDesign:
     >>> design = EntranceDesign(fams, cal, channels, "bremsstrahlung", 3, 300.0)
     >>> bool(np.allclose(design.columns(window), direct, rtol=1e-10, atol=1e-15))
     True
+    >>> direct = design_matrix(scaled_families(fams, window), cal, channels,
+    ...                        "polynomial", 3, 300.0, window=window)
+    >>> design = EntranceDesign(fams, cal, channels, "polynomial", 3, 300.0)
+    >>> bool(np.allclose(design.columns(window), direct, rtol=1e-10, atol=1e-15))
+    True
     """
 
     def __init__(self, families, calibration, channels, background, order, beam):
         from hyperspy_chipping.fitting._artefacts import ArtefactFamily
 
-        self.background = (background, calibration, channels, beam, order)
+        # The background at the nominal entrance, its continuum unnormalised
+        # (an entrance multiplies the continuum by its transmission, and the
+        # basis is renormalised to its maximum), and each layer's optical
+        # depth per unit at every channel.
+        energy = calibration.centres(channels)
+        domain = (energy.min(), energy.max())
+        self.basis = background_basis(
+            background, energy, domain, energy, beam, order, norm=1.0
+        )
         self.depths = None
         if background == "bremsstrahlung":
-            # The continuum at the nominal entrance, its polynomials, and
-            # each layer's optical depth per unit at every channel.
-            energy = calibration.centres(channels)
-            lo, hi = energy.min(), energy.max()
-            u = (2 * energy - (lo + hi)) / max(hi - lo, 1e-12)
             safe = np.clip(energy, LOW_ENERGY_CUTOFF, None)
             self.continuum = detected_continuum(safe, beam)
-            self.poly = np.polynomial.chebyshev.chebvander(u, order)
             self.depths = layer_depths(safe)
         self.families = list(families)
         singles = [
@@ -171,14 +178,11 @@ class EntranceDesign:
 
     def columns(self, window) -> np.ndarray:
         """(n_channels, n_families + order + 1): peaks, then background."""
-        if self.depths is None:
-            kind, calibration, channels, beam, order = self.background
-            bg = background_columns(
-                kind, calibration, channels, beam, order, None, window
-            )
-        else:
-            continuum = self.continuum * _transmission(self.depths, window)
-            bg = self.poly * (continuum / continuum.max())[:, None]
+        bg = self.basis
+        if self.depths is not None:
+            transmission = _transmission(self.depths, window)
+            scale = transmission / (self.continuum * transmission).max()
+            bg = bg * scale[:, None]
         return np.hstack([self.peaks(window), bg])
 
     def peaks(self, window) -> np.ndarray:

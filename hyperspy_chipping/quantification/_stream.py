@@ -161,7 +161,7 @@ def _stream_block(
             npix,
             *args,
             checked=checked,
-            integer=checked and weights is None,
+            integer=boxed,
         )
         # (float32 windows hold integers below 2**24: their sums are exact.)
         rest = windows[..., : counted[0]].sum(axis=-1, dtype=np.float64)
