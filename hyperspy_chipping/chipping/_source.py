@@ -74,8 +74,15 @@ class GuardedZarrArray:
         if self._array is None:
             self._check_path()
             # Only a zarr array is ever wrapped: zarr is installed wherever
-            # one was read (it is not a dependency of the package).
-            import zarr
+            # one was read (it is not a dependency of the package), but an
+            # unpickled one may be opened in another environment.
+            try:
+                import zarr
+            except ImportError as err:
+                raise ImportError(
+                    f"Reading the chunked file {self.path!r} needs zarr "
+                    "(`pip install zarr`), which HyperSpy uses for .zspy files."
+                ) from err
 
             self._array = zarr.open_array(
                 store=self._store, path=self._array_path, mode="r"

@@ -161,3 +161,21 @@ def test_guarded_reads_on_a_process_cluster(zspy_map):
         with pytest.raises(FileNotFoundError, match="no longer exists"):
             chips.compute()
     np.testing.assert_array_equal(df.counts, expected.counts)
+
+
+def test_unpickled_guard_without_zarr_says_what_is_missing(zspy_map, monkeypatch):
+    # A guarded array sent to another environment opens the store on first
+    # use; without zarr there it says so and names the file.
+    import pickle
+    import sys
+
+    import zarr
+
+    from hyperspy_chipping.chipping._source import GuardedZarrArray
+
+    _, path = zspy_map
+    array = zarr.open_array(str(path), path="Experiments/__unnamed__/data", mode="r")
+    copy = pickle.loads(pickle.dumps(GuardedZarrArray(array)))
+    monkeypatch.setitem(sys.modules, "zarr", None)
+    with pytest.raises(ImportError, match=r"map\.zspy.*needs zarr"):
+        copy.array
