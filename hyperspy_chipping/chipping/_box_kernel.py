@@ -43,20 +43,64 @@ def _native(block) -> np.ndarray:
     return np.ascontiguousarray(block, dtype=block.dtype.newbyteorder("="))
 
 
+def _pixel_rows(block) -> tuple[np.ndarray, int]:
+    """`block`'s spectra as the rows of a C-contiguous table, and its pitch.
+
+    Pixel ``(y, x)`` of the (rows, columns, channels) block is row
+    ``y * pitch + x``. A view of some columns of a larger in-memory map (a
+    task's block and halo) is read in place: its rows of spectra are
+    contiguous, only a row of pixels jumps by the map's width, so the table
+    spans the map's pixels from the block's first to its last (never beyond
+    it) and the compiled loops still read contiguous spectra. Any other
+    layout (or big-endian counts) is copied once.
+
+    Examples
+    --------
+    >>> x = np.arange(4 * 5 * 2, dtype=np.uint16).reshape(4, 5, 2)
+    >>> rows, pitch = _pixel_rows(x[1:3, 2:4])
+    >>> pitch, rows.shape, bool(np.shares_memory(rows, x))
+    (5, (7, 2), True)
+    >>> rows[1 * pitch + 1].tolist() == x[2, 3].tolist()
+    True
+    """
+    block = np.asarray(block)
+    ny, nx, n_channels = block.shape
+    s0, s1, s2 = block.strides
+    item = block.dtype.itemsize
+    if (
+        block.dtype.isnative
+        and block.size
+        and s2 == item
+        and s1 == n_channels * item
+        and s0 > 0
+        and s0 % s1 == 0
+        and s0 // s1 >= nx
+    ):
+        pitch = s0 // s1
+        n = (ny - 1) * pitch + nx
+        rows = np.lib.stride_tricks.as_strided(
+            block, shape=(n, n_channels), strides=(s1, s2), writeable=False
+        )
+        return rows, pitch
+    block = _native(block)
+    return block.reshape(ny * nx, n_channels), nx
+
+
 @numba.njit(nogil=True, cache=True)
-def _box_sums(block, size_y, size_x, columns, row, out):
+def _box_sums(pixels, pitch, size_y, size_x, columns, row, out):
     ny, nx, n_channels = out.shape
-    width = block.shape[1]
+    width = columns.shape[0]
     columns[:] = 0
     for y in range(size_y):
         for x in range(width):
-            source, target = block[y, x], columns[x]
+            source, target = pixels[y * pitch + x], columns[x]
             for c in range(n_channels):
                 target[c] += source[c]
     for i in range(ny):
         if i > 0:
             for x in range(width):
-                leave, enter = block[i - 1, x], block[i + size_y - 1, x]
+                leave = pixels[(i - 1) * pitch + x]
+                enter = pixels[(i + size_y - 1) * pitch + x]
                 target = columns[x]
                 for c in range(n_channels):
                     target[c] += enter[c]
@@ -104,9 +148,7 @@ def box_sums(block: np.ndarray, sizes: tuple[int, int], dtype=np.float32) -> np.
     >>> box_sums(x, (2, 3))[..., 0].tolist()  # 0 + 2 + 4 + 8 + 10 + 12 = 36
     [[36.0, 48.0], [84.0, 96.0]]
     """
-    # (A strided view, read in place, measured 5-7 % slower end to end than
-    # a contiguous copy.)
-    block = _native(block)
+    block = np.asarray(block)
     if not np.issubdtype(block.dtype, np.integer):
         raise TypeError(f"box_sums needs integer counts, not {block.dtype}")
     sy, sx = sizes
@@ -121,20 +163,20 @@ def box_sums(block: np.ndarray, sizes: tuple[int, int], dtype=np.float32) -> np.
     acc = np.int32 if small else np.int64
     columns = np.empty(block.shape[1:], dtype=acc)
     row = np.empty(block.shape[2], dtype=acc)
-    _box_sums(block, sy, sx, columns, row, out)
+    _box_sums(*_pixel_rows(block), sy, sx, columns, row, out)
     return out
 
 
 @numba.njit(nogil=True, cache=True)
-def _weighted_sums(block, weights_y, weights_x, columns, out):
+def _weighted_sums(pixels, pitch, weights_y, weights_x, columns, out):
     ny, nx, n_channels = out.shape
-    width = block.shape[1]
+    width = columns.shape[0]
     for i in range(ny):
         columns[:] = 0
         for k in range(weights_y.size):
             w = weights_y[k]
             for x in range(width):
-                source, target = block[i + k, x], columns[x]
+                source, target = pixels[(i + k) * pitch + x], columns[x]
                 for c in range(n_channels):
                     target[c] += w * source[c]
         for x in range(nx):
@@ -169,11 +211,11 @@ def weighted_sums(block: np.ndarray, weights: tuple) -> np.ndarray:
     >>> weighted_sums(x, w)[0, 0, 0]  # 0.5 (0 + 4 + 4) + (8 + 20 + 12)
     np.float32(44.0)
     """
-    block = _native(block)
+    block = np.asarray(block)
     wy, wx = (np.asarray(w, dtype=np.float32) for w in weights)
     shape = (block.shape[0] - wy.size + 1, block.shape[1] - wx.size + 1)
     out = np.empty(shape + block.shape[2:], dtype=np.float32)
     if out.size:
         columns = np.empty(block.shape[1:], dtype=np.float32)
-        _weighted_sums(block, wy, wx, columns, out)
+        _weighted_sums(*_pixel_rows(block), wy, wx, columns, out)
     return out

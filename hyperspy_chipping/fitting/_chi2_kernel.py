@@ -102,6 +102,7 @@ def pearson_rows(
     design: np.ndarray,
     weights: np.ndarray,
     shapes: np.ndarray,
+    supports: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Pearson's sum, the channels left out and the model's minimum per chip.
 
@@ -124,6 +125,8 @@ def pearson_rows(
         (n_chips, n_shapes).
     shapes : numpy.ndarray
         (n_shapes, n_channels).
+    supports : numpy.ndarray, optional
+        ``support(np.vstack([design, shapes]))``, if the caller keeps it.
 
     Returns
     -------
@@ -165,7 +168,7 @@ def pearson_rows(
         np.ascontiguousarray(weights, dtype=np.float32),
         design,
         shapes,
-        support(np.vstack([design, shapes])),
+        support(np.vstack([design, shapes])) if supports is None else supports,
         total,
         invalid,
         minimum,

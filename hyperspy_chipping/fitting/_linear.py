@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hyperspy_chipping.fitting._chi2_kernel import pearson_rows
+from hyperspy_chipping.fitting._chi2_kernel import pearson_rows, support
 
 
 @functools.lru_cache(maxsize=1)
@@ -229,6 +229,33 @@ class Projector:
         continuum times Bernstein polynomials): then a model with no negative
         amplitude is nowhere negative."""
         return bool((self._single[1] >= 0).all())
+
+    def _variance_shapes(self, n_peaks, background):
+        """The constant part of the chi-squared's variance model.
+
+        (n_channels, n_peaks + 1) ``shapes`` (the peak columns, then the
+        `background` shape), their transpose, each background column's sum
+        and the support of every row of the design and the shapes (see
+        ``_chi2_kernel.support``). Kept for the last `background` given (a
+        per-pixel map asks for them once per block of chips).
+        """
+        cached = self.__dict__.get("_shapes_cache")
+        if cached is not None and cached[0] == n_peaks and cached[1] is background:
+            return cached[2]
+        design32 = self._single[1]
+        shapes = np.concatenate(
+            [design32[:, :n_peaks], np.asarray(background, np.float32)[:, None]],
+            axis=1,
+        )
+        shapes_t = np.ascontiguousarray(shapes.T)
+        out = {
+            "shapes": shapes,
+            "shapes_t": shapes_t,
+            "background_sums": design32[:, n_peaks:].sum(axis=0),
+            "support": support(np.vstack([self._single_t, shapes_t])),
+        }
+        self.__dict__["_shapes_cache"] = (n_peaks, background, out)
+        return out
 
     def fit_single(self, spectra, integer=False):
         """Amplitudes and counts of every chip, in one single-precision product.
@@ -478,13 +505,18 @@ class Projector:
         amplitudes32 = np.asarray(amplitudes, dtype=np.float32)
         spectra = np.asarray(spectra)
         if background is not None:
-            weights, shapes = _variance_model(
-                amplitudes32, design32, n_peaks, background
-            )
+            constant = self._variance_shapes(n_peaks, background)
+            shapes = constant["shapes"]
+            weights = _variance_model(amplitudes32, constant, n_peaks)
         if background is not None and spectra.dtype == np.float32:
             # One pass over the counts (see _chi2_kernel).
             total, invalid, low, negative = pearson_rows(
-                spectra, amplitudes32, self._single_t, weights, shapes.T
+                spectra,
+                amplitudes32,
+                self._single_t,
+                weights,
+                constant["shapes_t"],
+                constant["support"],
             )
             dof = self.design.shape[0] - self.design.shape[1] - invalid
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -536,24 +568,19 @@ class Projector:
         return (chi2, rows, negative) if return_rows else chi2
 
 
-def _variance_model(amplitudes32, design32, n_peaks, background):
-    """Weights and shapes of :meth:`Projector.reduced_chi2`'s variance model.
+def _variance_model(amplitudes32, shapes, n_peaks):
+    """Weights of :meth:`Projector.reduced_chi2`'s variance model.
 
     The chip's peaks (negative amplitudes as 0) plus the summed spectrum's
-    background `shape` scaled to the chip's fitted background, at least one
-    count (as in ``variance_terms``): never a zero variance. Returns
-    (n_chips, n_peaks + 1) weights and (n_channels, n_peaks + 1) shapes.
+    background shape scaled to the chip's fitted background, at least one
+    count (as in ``variance_terms``): never a zero variance. `shapes` from
+    :meth:`Projector._variance_shapes`; returns (n_chips, n_peaks + 1).
     """
-    level = amplitudes32[:, n_peaks:] @ design32[:, n_peaks:].sum(axis=0)
+    level = amplitudes32[:, n_peaks:] @ shapes["background_sums"]
     level = np.maximum(level, np.float32(1))
-    weights = np.concatenate(
+    return np.concatenate(
         [np.clip(amplitudes32[:, :n_peaks], 0, None), level[:, None]], axis=1
     )
-    shapes = np.concatenate(
-        [design32[:, :n_peaks], np.asarray(background, dtype=np.float32)[:, None]],
-        axis=1,
-    )
-    return weights, shapes
 
 
 def _negative_part(mu):

@@ -309,9 +309,11 @@ def quantify(
     correct = take_off_angle is not None and (thickness is not None or method != "CL")
     result = {}
     masses = atomic_masses(elements) if method == "cross_section" else None
+    corrected, ccov = intensities, covariance
     for _ in range(n_iterations if correct else 1):
-        corrected = intensities * correction
-        ccov = covariance * correction[:, :, None] * correction[:, None, :]
+        if correct:
+            corrected = intensities * correction
+            ccov = covariance * correction[:, :, None] * correction[:, None, :]
         weight, weight_cov = ratio_fractions(corrected, ccov, wf, clip_negative)
         if method == "zeta":
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -326,8 +328,8 @@ def quantify(
             mass_thickness = (
                 np.clip(n_atoms, 0, None) * 1e18 * masses / constants.N_A * 1e-3
             ).sum(axis=1)
-        else:
-            t = np.broadcast_to(np.asarray(thickness if correct else 0.0), (n_chips,))
+        elif correct:
+            t = np.broadcast_to(np.asarray(thickness), (n_chips,))
             mass_thickness = density(weight, elements) * 1e3 * t * 1e-9  # kg/m2
         if correct:
             correction = absorption_factors(

@@ -34,14 +34,23 @@ from hypothesis import strategies as st  # noqa: E402
     sx=st.integers(1, 4),
     dtype=st.sampled_from(["uint8", "uint16", "uint32", "int16", "int64"]),
     seed=st.integers(0, 2**16),
+    layout=st.sampled_from(["contiguous", "columns", "row step", "channel step"]),
 )
-def test_box_sums_are_the_window_sums(rows, cols, sy, sx, dtype, seed):
-    # The definition: every window's sum, added up pixel by pixel in int64.
+def test_box_sums_are_the_window_sums(rows, cols, sy, sx, dtype, seed, layout):
+    # The definition: every window's sum, added up pixel by pixel in int64;
+    # also for views of a larger map (a task's block), read in place or
+    # copied.
     sy, sx = min(sy, rows), min(sx, cols)
     rng = np.random.default_rng(seed)
     info = np.iinfo(dtype)
-    block = rng.integers(max(info.min, -1000), min(info.max, 70000), (rows, cols, 3))
-    block = block.astype(dtype)
+    low, high = max(info.min, -1000), min(info.max, 70000)
+    big = rng.integers(low, high, (2 * rows + 1, cols + 5, 6)).astype(dtype)
+    block = {
+        "contiguous": big[:rows, :cols, :3].copy(),
+        "columns": big[1 : rows + 1, 2 : cols + 2, :3],
+        "row step": big[1 : 2 * rows + 1 : 2, 3 : cols + 3, 3:],
+        "channel step": big[:rows, :cols, ::2],
+    }[layout]
     if dtype == "uint16":
         block[0, 0] = info.max  # a saturated count: no overflow in the sums
     out = box_sums(block, (sy, sx), np.float64)
@@ -73,8 +82,8 @@ def test_gaussian_sums_are_the_weighted_window_sums(size):
     from hyperspy_chipping.chipping._windows import gaussian_weights
 
     w = gaussian_weights(size)
-    block = np.random.default_rng(size).poisson(20, (size + 3, size + 4, 5))
-    block = block.astype(np.uint16)
+    big = np.random.default_rng(size).poisson(20, (size + 3, size + 9, 5))
+    block = big.astype(np.uint16)[:, 2 : size + 6]  # a view, read in place
     out = weighted_sums(block, (w, w))
     assert out.dtype == np.float32
     kernel = np.outer(w, w)
