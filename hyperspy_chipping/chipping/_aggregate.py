@@ -185,7 +185,7 @@ def _regular_sum(data, sizes: tuple[int, ...], counts: tuple[int, ...], dtype):
             cropped.chunksize,
             chunks,
         )
-    cropped = cropped.rechunk(chunks)
+    cropped = cropped.rechunk(chunks, method="tasks")
     out_chunks = [
         tuple(c // size for c in cropped.chunks[axis])
         for axis, size in enumerate(sizes)
@@ -348,7 +348,7 @@ def sum_labels(data, index_image: np.ndarray, n_labels: int, dtype):
     if not isinstance(data, da.Array):
         return _label_block_sum(data, index_image, n_labels, dtype)
     n_nav = data.ndim - 1
-    data = data.rechunk({-1: -1})
+    data = data.rechunk({-1: -1}, method="tasks")
     lab = da.from_array(index_image, chunks=data.chunks[:n_nav])
     lab = lab[(Ellipsis, None)]
     n_sig = data.shape[-1]

@@ -230,7 +230,7 @@ def _whole_window_chunks(data, sizes):
             k = k - 1 if k == len(c) - 1 else k
             c[k : k + 2] = [c[k] + c[k + 1]]
         chunks[axis] = tuple(c)
-    return data.rechunk(tuple(chunks) + ((data.shape[2],),))
+    return data.rechunk(tuple(chunks) + ((data.shape[2],),), method="tasks")
 
 
 def map_dense_windows(
@@ -285,7 +285,8 @@ def map_dense_windows(
     side = max(2 * max(sizes), int(np.sqrt(task_bytes / bytes_per_window)))
     if max(data.chunksize[:2]) > side:
         data = data.rechunk(
-            {0: min(side, data.chunksize[0]), 1: min(side, data.chunksize[1])}
+            {0: min(side, data.chunksize[0]), 1: min(side, data.chunksize[1])},
+            method="tasks",
         )
     data = _whole_window_chunks(data, sizes)
     out_chunks = [
@@ -372,15 +373,15 @@ def map_windows_split(data, sizes, function, out_channels, dtype, args=()):
     right = bottom = corner = None
     if hx and len(xend):
         strips = [data[:, e - hx : e + hx] for e in xend]
-        right = da.concatenate(strips, axis=1).rechunk({1: 2 * hx})
+        right = da.concatenate(strips, axis=1).rechunk({1: 2 * hx}, method="tasks")
         right = windows(right, inner_rows, (hx,) * len(xend))
     if hy and len(yend):
         strips = da.concatenate([data[e - hy : e + hy] for e in yend], axis=0)
-        strips = strips.rechunk({0: 2 * hy})
+        strips = strips.rechunk({0: 2 * hy}, method="tasks")
         bottom = windows(strips, (hy,) * len(yend), inner_columns)
         if right is not None:
             cross = [strips[:, e - hx : e + hx] for e in xend]
-            cross = da.concatenate(cross, axis=1).rechunk({1: 2 * hx})
+            cross = da.concatenate(cross, axis=1).rechunk({1: 2 * hx}, method="tasks")
             corner = windows(cross, (hy,) * len(yend), (hx,) * len(xend))
     rows = []
     for i in range(len(ych)):

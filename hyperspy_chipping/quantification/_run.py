@@ -292,12 +292,12 @@ def compute_results(
     if isinstance(data, da.Array):
         spectra = data[..., fit]
         if spectra.numblocks[-1] > 1:
-            spectra = spectra.rechunk({-1: -1})
+            spectra = spectra.rechunk({-1: -1}, method="tasks")
         # quantify_block works through a chunk a thousand chips at a time;
         # only very large chunks are split (so that every core gets work).
         rows = max(1, 8 * BLOCK_ROWS // int(np.prod(spectra.chunksize[1:-1])))
         if spectra.chunksize[0] > rows:
-            spectra = spectra.rechunk({0: rows})
+            spectra = spectra.rechunk({0: rows}, method="tasks")
         subset = spectra[calibration_subset(nav_shape)]
         total = subset.sum(axis=tuple(range(len(nav_shape))), dtype=float)
         if solution is None:

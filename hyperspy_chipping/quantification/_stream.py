@@ -117,7 +117,7 @@ def window_calibration_total(link, strides, fit):
     wxd = da.from_array(wx, chunks=(source.chunks[1],))
     parts = da.map_blocks(
         lambda block, a, b: _weighted_block_sum(block, a.ravel(), b.ravel(), fit),
-        source.rechunk({2: -1}),
+        source.rechunk({2: -1}, method="tasks"),
         wyd[:, None, None],
         wxd[None, :, None],
         dtype=np.float64,
@@ -178,7 +178,8 @@ def _split_large_chunks(source, per_window):
     side = int(np.sqrt(TASK_BYTES / per_window))
     if max(source.chunksize[:2]) > side:
         source = source.rechunk(
-            {0: min(side, source.chunksize[0]), 1: min(side, source.chunksize[1])}
+            {0: min(side, source.chunksize[0]), 1: min(side, source.chunksize[1])},
+            method="tasks",
         )
     return source
 
@@ -256,4 +257,8 @@ def stream_window_results(link, fit, quantify, n_pixels, args, n_out):
             np.float64,
             args,
         )
+    # Whole rows of results (a few hundred bytes a window) for the flat
+    # reshape, merged by plain tasks: on a dask.distributed client an
+    # automatic choice may pick a peer-to-peer shuffle for it.
+    windows = windows.rechunk({1: -1}, method="tasks")
     return windows.reshape(-1, n_out + 1)
