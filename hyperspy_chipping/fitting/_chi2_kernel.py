@@ -31,13 +31,12 @@ import numpy as np
 
 @numba.njit(nogil=True, cache=True)
 def _pearson_rows(
-    y, amplitudes, weights, design, shapes, support, total, invalid, minimum, negative
+    y, amplitudes, weights, design, shapes, support, total, invalid, low, negative
 ):
     n, n_channels = y.shape
     n_design = design.shape[0]
     mu = np.empty(n_channels, dtype=np.float32)
     var = np.empty(n_channels, dtype=np.float32)
-    term = np.empty(n_channels, dtype=np.float32)
     for i in range(n):
         mu[:] = 0
         var[:] = 0
@@ -57,43 +56,38 @@ def _pearson_rows(
                 out, column = var[lo:hi], shapes[j, lo:hi]
                 for c in range(out.size):
                     out[c] += w * column[c]
-        total[i], invalid[i], low = _residual_sum(y[i], mu, var, term)
-        minimum[i] = low
-        if low < 0:
+        total[i], bad, nonpositive = _residual_sum(y[i], mu, var)
+        invalid[i] = int(bad)
+        low[i] = int(nonpositive)
+        if nonpositive:  # (branch-free: the loop vectorises)
             for c in range(n_channels):
-                if mu[c] < 0:
-                    negative[c] = True
+                negative[c] |= mu[c] < 0
 
 
-@numba.njit(nogil=True, cache=True)
-def _residual_sum(counts, mu, var, term):
-    """``sum (y - mu)^2 / v`` over ``v > 0``, the count of ``v <= 0`` and
-    ``min(mu)``: the terms in one vectorised pass, then summed into four
-    double-precision accumulators (one would chain every addition)."""
-    n = counts.size
-    bad = 0
-    for c in range(n):
+@numba.njit(nogil=True, cache=True, fastmath={"reassoc"})
+def _residual_sum(counts, mu, var):
+    """``sum (y - mu)^2 / v`` over ``v > 0``, the count of the other
+    channels and the count of ``mu <= 0``, in one pass.
+
+    The terms are summed in double precision; the counts in single
+    precision (exact up to 2**24 channels). Reassociation (and nothing else
+    of fast-math: the division stays exact, NaN stays NaN) lets the three
+    sums vectorise; without it each is a chain of dependent additions.
+    """
+    inf = np.float32(np.inf)
+    one, zero = np.float32(1), np.float32(0)
+    total = 0.0
+    bad = zero
+    nonpositive = zero
+    for c in range(counts.size):
         v = var[c]
+        m = mu[c]
+        r = counts[c] - m
         ok = v > 0
-        r = counts[c] - mu[c]
-        term[c] = r * r / (v if ok else np.float32(1)) if ok else np.float32(0)
-        bad += 0 if ok else 1
-    a0 = a1 = a2 = a3 = 0.0
-    l0 = l1 = l2 = l3 = np.float32(np.inf)
-    whole = n - n % 4
-    for c in range(0, whole, 4):
-        a0 += term[c]
-        a1 += term[c + 1]
-        a2 += term[c + 2]
-        a3 += term[c + 3]
-        l0 = min(l0, mu[c])
-        l1 = min(l1, mu[c + 1])
-        l2 = min(l2, mu[c + 2])
-        l3 = min(l3, mu[c + 3])
-    for c in range(whole, n):
-        a0 += term[c]
-        l0 = min(l0, mu[c])
-    return (a0 + a1) + (a2 + a3), bad, min(min(l0, l1), min(l2, l3))
+        total += r * r / (v if ok else inf)
+        bad += zero if ok else one
+        nonpositive += one if m <= 0 else zero
+    return total, bad, nonpositive
 
 
 def pearson_rows(
@@ -104,12 +98,13 @@ def pearson_rows(
     shapes: np.ndarray,
     supports: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Pearson's sum, the channels left out and the model's minimum per chip.
+    """Pearson's sum, the channels left out and the model's zeros per chip.
 
     For each chip, with the model ``mu = amplitudes @ design`` and the
     variance model ``v = weights @ shapes``: ``sum (y - mu)^2 / v`` over the
-    channels where ``v > 0``, how many channels have ``v <= 0``, and
-    ``min(mu)``; and the channels where some chip's model is negative. The
+    channels where ``v > 0``, how many channels have ``v <= 0`` (or NaN),
+    and how many have ``mu <= 0``; and the channels where some chip's model
+    is negative. The
     model and variance are summed in single precision, as the fit's product
     is; the sum accumulates in double precision.
 
@@ -134,8 +129,8 @@ def pearson_rows(
         (n_chips,) float64.
     invalid : numpy.ndarray
         (n_chips,) int64.
-    minimum : numpy.ndarray
-        (n_chips,) float32.
+    nonpositive : numpy.ndarray
+        (n_chips,) int64: channels with ``mu <= 0``.
     negative : numpy.ndarray
         (n_channels,) bool: ``mu < 0`` in some chip.
 
@@ -144,13 +139,23 @@ def pearson_rows(
     One chip, two channels, a flat model of 2 counts and variance 2:
 
     >>> y = np.array([[1.0, 4.0]], dtype=np.float32)
-    >>> total, invalid, low, negative = pearson_rows(
+    >>> total, invalid, nonpositive, negative = pearson_rows(
     ...     y, np.array([[2.0]]), np.array([[1.0, 1.0]]),
     ...     np.array([[2.0]]), np.array([[1.0, 1.0]]))
-    >>> float(total[0]), int(invalid[0]), float(low[0])  # (1 + 4) / 2
-    (2.5, 0, 2.0)
+    >>> float(total[0]), int(invalid[0]), int(nonpositive[0])  # (1 + 4) / 2
+    (2.5, 0, 0)
     >>> negative.tolist()
     [False, False]
+
+    A model of -1 in the first channel (left out: its variance is 0):
+
+    >>> total, invalid, nonpositive, negative = pearson_rows(
+    ...     y, np.array([[-1.0, 2.0]]), np.array([[1.0, 0.0], [0.0, 1.0]]),
+    ...     np.array([[2.0]]), np.array([[0.0, 1.0]]))
+    >>> float(total[0]), int(invalid[0]), int(nonpositive[0])  # (4 - 2)**2 / 2
+    (2.0, 1, 1)
+    >>> negative.tolist()
+    [True, False]
     """
     spectra = np.asarray(spectra, dtype=np.float32)
     if spectra.ndim != 2 or spectra.strides[1] != spectra.itemsize:
@@ -158,7 +163,7 @@ def pearson_rows(
     n = spectra.shape[0]
     total = np.empty(n)
     invalid = np.empty(n, dtype=np.int64)
-    minimum = np.empty(n, dtype=np.float32)
+    nonpositive = np.empty(n, dtype=np.int64)
     negative = np.zeros(np.shape(design)[1], dtype=np.bool_)
     design = np.ascontiguousarray(design, dtype=np.float32)
     shapes = np.ascontiguousarray(shapes, dtype=np.float32)
@@ -171,10 +176,10 @@ def pearson_rows(
         support(np.vstack([design, shapes])) if supports is None else supports,
         total,
         invalid,
-        minimum,
+        nonpositive,
         negative,
     )
-    return total, invalid, minimum, negative
+    return total, invalid, nonpositive, negative
 
 
 def support(rows: np.ndarray) -> np.ndarray:

@@ -510,7 +510,7 @@ class Projector:
             weights = _variance_model(amplitudes32, constant, n_peaks)
         if background is not None and spectra.dtype == np.float32:
             # One pass over the counts (see _chi2_kernel).
-            total, invalid, low, negative = pearson_rows(
+            total, invalid, nonpositive, negative = pearson_rows(
                 spectra,
                 amplitudes32,
                 self._single_t,
@@ -523,7 +523,7 @@ class Projector:
                 chi2 = total / np.where(dof > 0, dof, np.nan)
             if not return_rows:
                 return chi2
-            rows = np.flatnonzero(low <= 0)
+            rows = np.flatnonzero(nonpositive)
             # The model of those chips again, on the channels where it is
             # negative only.
             channels = np.flatnonzero(negative)
