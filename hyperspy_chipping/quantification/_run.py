@@ -272,8 +272,9 @@ def compute_results(
 
     `data` replaces ``signal.data`` (e.g. the computed chips of a lazy signal);
     `solution` (lazy data only) is the model solved already, else a task of
-    the graph. With `packed` (lazy data only) the one packed dask array and
-    its :func:`layout` are returned instead of the dict of its slices.
+    the graph. With `packed` (lazy data only) the one packed dask array,
+    (navigation..., n_out), and its :func:`layout` are returned instead of
+    the dict of its slices.
     """
     channels = prep["channels"]
     # The fit channels are one contiguous range: slice, do not copy.
@@ -313,9 +314,10 @@ def compute_results(
             params,
             dtype=float,
             chunks=spectra.chunks[:-1] + ((n_out,),),
-        ).reshape(-1, n_out)
+        )
         if packed:
             return result, lay
+        result = flat_rows(result)
         results = {name: result[:, sl] for name, sl in lay.items()}
         results["solution"] = solution
         return results
@@ -351,6 +353,20 @@ def compute_results(
     results = {name: packed[:, sl] for name, sl in lay.items()}
     results["solution"] = solution
     return results
+
+
+def flat_rows(result):
+    """(n_chips, n_out) of a dask (navigation..., n_out) result, chip order.
+
+    The rows of a chunk are contiguous in that order only if it spans every
+    axis but the first: the chunks are merged along the others first, by
+    plain tasks (on a dask.distributed client the reshape's own rechunk may
+    otherwise become a peer-to-peer shuffle).
+    """
+    merged = {axis: -1 for axis in range(1, result.ndim - 1)}
+    if merged:
+        result = result.rechunk(merged, method="tasks")
+    return result.reshape(-1, result.shape[-1])
 
 
 def _solve_task(total, prep, request):
@@ -406,6 +422,7 @@ def _stream_results(
     lay["all_counts"] = slice(n_out, n_out + 1)
     if packed:
         return result, lay
+    result = flat_rows(result)
     results = {name: result[:, sl] for name, sl in lay.items()}
     results["solution"] = solution
     return results

@@ -144,15 +144,16 @@ def lazy_results(signal, request, prep, params, extra=None):
     request, prep, params
         From :func:`parse_request`.
     extra : callable, optional
-        ``extra(data)`` of the chip data (numpy or dask), computed in the
-        same pass, e.g. the chip counts.
+        ``extra(data)`` of the chip data (numpy or dask), one value a chip
+        (the navigation shape), computed in the same pass, e.g. the chip
+        counts.
 
     Returns
     -------
     results : dict
         As :func:`compute_results`, computed.
-    extra : object
-        ``extra(data)`` computed (None without `extra`).
+    extra : numpy.ndarray
+        ``extra(data)`` computed, flat in chip order (None without `extra`).
     """
     data = signal.data
     # Per-pixel windows linked to their map are never held (_stream.py).
@@ -160,7 +161,7 @@ def lazy_results(signal, request, prep, params, extra=None):
     if data.size * data.dtype.itemsize <= ONE_PASS_BYTES and not linked:
         (data,) = dask.compute(data)
         results = compute_results(signal, request, prep, params, data=data)
-        return results, None if extra is None else extra(data)
+        return results, None if extra is None else extra(data).reshape(-1)
     solution = compute_results(signal, request, prep, params)["solution"]
     (solution,) = dask.compute(solution)
     packed, lay = compute_results(
@@ -172,34 +173,39 @@ def lazy_results(signal, request, prep, params, extra=None):
     # (single precision where stored so), with no concatenated copies; in
     # column order, so that each table column is contiguous (pandas gathers
     # strided columns ~7x slower).
+    # The chips of a grid or of per-pixel windows come in tiles: each tile's
+    # columns are written through views of the flat arrays with the
+    # navigation shape (no reshape of the dask results, which would merge
+    # their chunks, and no dask slices of them, which dask copies).
     names = list(lay)
-    sources = [packed[:, lay[name]] for name in names]
+    nav = packed.shape[:-1]
     targets = [
         np.empty(
-            x.shape,
+            (int(np.prod(nav)), len(range(packed.shape[-1])[lay[name]])),
             dtype=np.float32
             if name in SINGLE_PRECISION
-            else (bool if name in BOOLEAN else x.dtype),
+            else (bool if name in BOOLEAN else packed.dtype),
             order="F",
         )
-        for name, x in zip(names, sources)
+        for name in names
     ]
+    writer = _ColumnWriter(
+        [target.reshape(nav + target.shape[1:]) for target in targets],
+        [lay[name] for name in names],
+    )
+    sources, outputs = [packed], [writer]
     if extra is not None and not streamed:
         sources.append(extra(data))
-        targets.append(np.empty(sources[-1].shape, dtype=sources[-1].dtype))
+        targets.append(np.empty(int(np.prod(nav)), dtype=sources[-1].dtype))
+        outputs.append(targets[-1].reshape(nav))
     client = _process_client()
     if client is None:  # threads: each chunk is written where it is computed
-        da.store(sources, targets, lock=False)
+        da.store(sources, outputs, lock=False)
     else:
         # Worker processes cannot write into this process's arrays (da.store
         # would fill copies of them there): the chunks come back here.
-        def write(rows, block):
-            for name, target in zip(names, targets):
-                target[rows] = block[:, lay[name]]
-
-        _gather_rows(packed, write, client)
-        if len(sources) > len(names):
-            _gather_rows(sources[-1], targets[-1].__setitem__, client)
+        for source, output in zip(sources, outputs):
+            _gather_blocks(source, output.__setitem__, client)
     arrays = dict(zip(names, targets))
     arrays["solution"] = solution
     if extra is None:
@@ -234,20 +240,37 @@ def _process_client():
     return client
 
 
-def _gather_rows(array, write, client):
-    """Compute `array` on the cluster a row block at a time into this process.
+class _ColumnWriter:
+    """A :func:`dask.array.store` target that splits packed results.
 
-    `array` is chunked along its first axis only; ``write(rows, block)`` is
-    called here as each block arrives, and the block is then released.
+    ``writer[index] = block`` writes each of `columns` (slices of the
+    block's last axis) into its array of `views`, at `index` without its
+    last axis.
+    """
+
+    def __init__(self, views, columns):
+        self.views = views
+        self.columns = columns
+
+    def __setitem__(self, index, block):
+        for view, columns in zip(self.views, self.columns):
+            view[index[:-1]] = block[..., columns]
+
+
+def _gather_blocks(array, write, client):
+    """Compute `array` on the cluster a block at a time into this process.
+
+    ``write(index, block)`` is called here as each block arrives (`index`:
+    the block's slices along every axis), and the block is then released.
     """
     as_completed = sys.modules["distributed"].as_completed  # a client exists
-    starts = np.cumsum((0,) + array.chunks[0])
-    blocks = [array.blocks[i] for i in range(array.numblocks[0])]
-    futures = client.compute(blocks)
-    order = {future.key: i for i, future in enumerate(futures)}
+    starts = [np.cumsum((0,) + c) for c in array.chunks]
+    where = list(np.ndindex(*array.numblocks))
+    futures = client.compute([array.blocks[i] for i in where])
+    order = {future.key: i for future, i in zip(futures, where)}
     for future, block in as_completed(futures, with_results=True):
         i = order[future.key]
-        write(slice(int(starts[i]), int(starts[i + 1])), block)
+        write(tuple(slice(int(s[k]), int(s[k + 1])) for s, k in zip(starts, i)), block)
         future.release()
 
 
@@ -265,12 +288,12 @@ def lazy_table_results(signal):
     """
 
     def counts(data):
-        return data.sum(axis=-1).reshape(-1)  # the eager table's dtype
+        return data.sum(axis=-1)  # the eager table's dtype
 
     q = signal.metadata.get_item("Chipping.Quantification")
     if q is None or "atomic_percent" in q or stale_reason(signal, q) is not None:
         (total,) = dask.compute(counts(signal.data))
-        return total
+        return np.asarray(total).reshape(-1)
     request, prep, params = _parse_stored(signal, q)
     results, total = lazy_results(signal, request, prep, params, extra=counts)
     store_results(signal, request, results)

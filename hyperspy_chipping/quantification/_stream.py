@@ -206,8 +206,8 @@ def stream_window_results(link, fit, quantify, n_pixels, args, n_out):
     Returns
     -------
     dask.array.Array
-        (n_windows, n_out + 1): the packed results, then each window's
-        counts over every channel.
+        (rows, columns, n_out + 1) windows: the packed results, then each
+        window's counts over every channel.
     """
     source = link["source"]
     sizes, dtype = link["sizes"], link["dtype"]
@@ -257,8 +257,4 @@ def stream_window_results(link, fit, quantify, n_pixels, args, n_out):
             np.float64,
             args,
         )
-    # Whole rows of results (a few hundred bytes a window) for the flat
-    # reshape, merged by plain tasks: on a dask.distributed client an
-    # automatic choice may pick a peer-to-peer shuffle for it.
-    windows = windows.rechunk({1: -1}, method="tasks")
-    return windows.reshape(-1, n_out + 1)
+    return windows
