@@ -51,7 +51,8 @@ COLUMN_NOTES = {
     "a background below one count)",
     "negative_<El>": "intensity below 0 (counted as 0 in the composition)",
     "chi2_red": "Pearson chi-squared per degree of freedom with model "
-    "variances (unbiased at low counts)",
+    "variances (unbiased at low counts); NaN for a chip without counts in "
+    "the fit range",
     "low_counts": "too weak to quantify: no quantified line above its "
     "detection limit L_D; the composition is NaN",
 }

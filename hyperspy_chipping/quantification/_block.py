@@ -223,6 +223,9 @@ def _quantify_block(spectra, n_pixels, solution, params, checked=False, integer=
         n_peaks=len(solution["families"]),
         background=solution["background_shape"],
     )
+    # A chip without a count in the fit range has nothing for a fit to
+    # miss: its chi-squared (0) would read as a perfect fit.
+    chi2[counts == 0] = np.nan
     cov, var_all = _poisson_covariance(
         projector, amplitudes, solution, clipped, negative
     )

@@ -224,16 +224,21 @@ def test_ev_axis_gives_same_result(demo):
         np.testing.assert_allclose(x.data, y.data, rtol=1e-6)
 
 
-def test_zero_count_chips_are_nan_and_flagged(demo):
+@pytest.mark.parametrize("lazy", [False, True])
+def test_zero_count_chips_are_nan_and_flagged(demo, lazy):
     s = demo.inav[:30, :30].deepcopy()
     s.data[:15, :15] = 0
-    chips = s.chip(15)
+    chips = (s.as_lazy() if lazy else s).chip(15)
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         maps = chips.quantify_chips(s.metadata.Simulation.kfactors.as_dictionary())
-    assert np.isnan(maps[0].data[0, 0]) and np.isfinite(maps[0].data[1, 1])
-    df = chips.to_dataframe()
+        df = chips.to_dataframe()
+    maps = [np.asarray(m.data) for m in maps]
+    assert np.isnan(maps[0][0, 0]) and np.isfinite(maps[0][1, 1])
     assert df["low_counts"].tolist() == [True, False, False, False]
+    # No counts, no fit to judge: not the 0 of an empty residual.
+    assert np.isnan(df["chi2_red"][0]) and np.isfinite(df["chi2_red"][1:]).all()
+    assert (df.filter(like="_std").iloc[0].dropna() > 0).all()
 
 
 def test_results_survive_save_load_slicing_and_lazy(quantified):
