@@ -488,6 +488,7 @@ def _solve_model(total, prep, refine=True):
             prep["beam_energy"],
             fit_range,
             n_parameters=design.shape[1],
+            window=window,
         )
         warn_summed_fit(summary, prep.get("auto_elements", True))
     out = dict(prep)
