@@ -23,13 +23,14 @@ import warnings
 import numpy as np
 
 from hyperspy_chipping.chipping._table import flat_chip_index
+from hyperspy_chipping.fitting._artefacts import ArtefactFamily
 from hyperspy_chipping.fitting._components import (
     Bremsstrahlung,
     DetectorArtefact,
     SiInternalFluorescence,
     XrayLineFamily,
 )
-from hyperspy_chipping.fitting._design import kev_per_unit
+from hyperspy_chipping.fitting._design import detected_continuum, kev_per_unit
 from hyperspy_chipping.fitting._families import split_xray_line
 
 
@@ -186,3 +187,29 @@ def _refined_window(q):
             float(response.dead_layer_nm),
         ]
     return float(response.get_item("window_scale", 1.0))
+
+
+def model_definition(
+    families, calibration, channels, background, beam_energy, shape, window=1.0
+):
+    """What rebuilds the fitted model as HyperSpy components (the model view)."""
+    fams = {}
+    for f in families:
+        fwhm = f.fwhm if f.fwhm is not None else calibration.fwhm(f.energies)
+        fams[f.key] = {
+            **(
+                {"kind": f.kind, "parents": list(f.parents)}
+                if isinstance(f, ArtefactFamily)
+                else {}
+            ),
+            "names": list(f.names),
+            "energies": np.asarray(f.energies, float),
+            "weights": np.asarray(f.weights, float),
+            "fwhm": np.asarray(fwhm, float),
+        }
+    continuum = detected_continuum(calibration.centres(channels), beam_energy, window)
+    return {
+        "Families": fams,
+        "background_norm": float(continuum.max()),
+        "background_shape": [] if shape is None else [float(v) for v in shape],
+    }

@@ -32,12 +32,11 @@ import warnings
 
 import numpy as np
 
-from hyperspy_chipping.fitting._artefacts import ArtefactFamily
 from hyperspy_chipping.fitting._background import (
     CHIP_BACKGROUND_ORDER,
     nonnegative_continuum,
 )
-from hyperspy_chipping.fitting._calibrate import _wls, calibrate, design_matrix
+from hyperspy_chipping.fitting._calibrate import calibrate, design_matrix
 from hyperspy_chipping.fitting._design import Calibration, as_window, kev_per_unit
 from hyperspy_chipping.fitting._families import (
     SHELLS,
@@ -47,9 +46,11 @@ from hyperspy_chipping.fitting._families import (
 )
 from hyperspy_chipping.fitting._linear import Projector, single_threaded_blas
 from hyperspy_chipping.fitting._low_energy import spectrum_start
+from hyperspy_chipping.fitting._model import model_definition
 from hyperspy_chipping.fitting._peak_search import search_unnamed_elements
 from hyperspy_chipping.fitting._refine import refine_line_weights
 from hyperspy_chipping.fitting._response import refine_window, scaled_families
+from hyperspy_chipping.quantification._hidden import add_hidden_elements, summed_refit
 from hyperspy_chipping.quantification._summed_fit import (
     summed_fit_report,
     warn_summed_fit,
@@ -447,11 +448,17 @@ def _solve_model(total, prep, refine=True):
                 families = families[:n_before] + scaled_families(
                     families[n_before:], window
                 )
+            # Peaks that a fitted family took whole (quantification/_hidden).
+            refit = summed_refit(total, weights, cal, channels, args, window)
+            families, hidden = add_hidden_elements(
+                total, weights, families, refit, args[2], fit_range, window, cal
+            )
+            added.update(hidden)
             if refine:  # the model complete: the width's Fano slope too
                 cal, weights, model_sum = calibrate(
                     total, channels, cal, families, *args, window=window
                 )
-            elif more:  # weights and model with the added peaks
+            elif more or hidden:  # weights and model with the added peaks
                 cal, weights, model_sum = calibrate(
                     total, channels, cal, families, *args, refine=False, window=window
                 )
@@ -510,7 +517,7 @@ def _solve_model(total, prep, refine=True):
         covariance_tensor=projector.covariance_tensor(prep["rows"]),
         **projector.variance_terms(prep["rows"], total, len(families)),
         line_weights=report,
-        model_definition=_definition(
+        model_definition=model_definition(
             families, cal, channels, args[0], args[2], shape, window
         ),
         unchecked=unchecked,
@@ -553,49 +560,15 @@ def _add_unnamed_elements(
     **kwargs,
 ):
     """Elements that explain significant residual peaks, appended as fit-only."""
-
-    def refit(fams):
-        a = design_matrix(fams, cal, channels, *args, window=window)
-        coef = _wls(a, total, weights)[0]  # weights of the named model
-        return a @ coef, coef[: len(fams)]
-
     return search_unnamed_elements(
         total,
         model,
         cal,
         channels,
         families,
-        refit,
+        summed_refit(total, weights, cal, channels, args, window),
         args[2],
         fit_range,
         window=window,
         **kwargs,
     )
-
-
-def _definition(
-    families, calibration, channels, background, beam_energy, shape, window=1.0
-):
-    """What rebuilds the fitted model as HyperSpy components (the model view)."""
-    from hyperspy_chipping.fitting._design import detected_continuum
-
-    fams = {}
-    for f in families:
-        fwhm = f.fwhm if f.fwhm is not None else calibration.fwhm(f.energies)
-        fams[f.key] = {
-            **(
-                {"kind": f.kind, "parents": list(f.parents)}
-                if isinstance(f, ArtefactFamily)
-                else {}
-            ),
-            "names": list(f.names),
-            "energies": np.asarray(f.energies, float),
-            "weights": np.asarray(f.weights, float),
-            "fwhm": np.asarray(fwhm, float),
-        }
-    continuum = detected_continuum(calibration.centres(channels), beam_energy, window)
-    return {
-        "Families": fams,
-        "background_norm": float(continuum.max()),
-        "background_shape": [] if shape is None else [float(v) for v in shape],
-    }

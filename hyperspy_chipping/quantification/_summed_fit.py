@@ -189,6 +189,24 @@ def shell_excess(families, counts, beam_energy, window, calibration) -> list[str
     >>> shell_excess(fams, [1000.0, 700.0], 200.0, 1.0, cal)
     []
     """
+    found = []
+    for family, reference, excess, lines in excess_families(
+        families, counts, beam_energy, window, calibration
+    ):
+        named = [f"{e}_{name} ({energy:.3f} keV)" for e, name, energy in lines]
+        there = f"; main lines there: {', '.join(named)}" if named else ""
+        found.append(
+            f"{family.key} at {excess:.0f} x the counts {reference.key} implies{there}"
+        )
+    return found
+
+
+def excess_families(families, counts, beam_energy, window, calibration):
+    """(family, reference family, excess, lines under it) of :func:`shell_excess`.
+
+    The lines under it: (element, line, energy) of the main lines of
+    unfitted elements within its lines, common elements first.
+    """
     from hyperspy_chipping.kfactors import theoretical_kfactors
 
     by_element = {}
@@ -216,11 +234,7 @@ def shell_excess(families, counts, beam_energy, window, calibration) -> list[str
             if n - expected < 5 * np.sqrt(n):  # not significant
                 continue
             lines = _lines_under(family, fitted, calibration)
-            there = f"; main lines there: {', '.join(lines)}" if lines else ""
-            found.append(
-                f"{family.key} at {n / expected:.0f} x the counts "
-                f"{reference.key} implies{there}"
-            )
+            found.append((family, reference, n / expected, lines))
     return found
 
 
@@ -237,7 +251,7 @@ def _lines_under(family, fitted, calibration, n=3):
             centre = abs(energy - (lo + hi) / 2)
             rows.append((element not in COMMON_ELEMENTS, centre, element, name, energy))
     rows.sort()
-    return [f"{e}_{name} ({energy:.3f} keV)" for *_, e, name, energy in rows[:n]]
+    return [(e, name, energy) for *_, e, name, energy in rows[:n]]
 
 
 def _describe(cause):
@@ -299,7 +313,7 @@ def warn_summed_fit(report, auto_elements=True):
     if report.get("shell_excess"):
         parts.append(
             "Families fitted far above what their element's other family "
-            "implies (thin-film theory) hold another element's peak: "
+            "implies (theoretical k-factors) hold another element's peak: "
             + "; ".join(report["shell_excess"])
             + ". Name that element with add_elements()."
         )

@@ -64,18 +64,42 @@ def _demo(elements):
     return s.chip(20), named
 
 
-def test_unnamed_oxygen_under_ti_l_is_reported_once():
-    # SrTiO3/LaFeO3 without O named: Ti L's free amplitude takes O Ka (4 eV
-    # from Ti Lb3), ~5x what Ti K implies (the simulation follows the
-    # thin-film theory within 0.74-1.02 for every family pair).
-    chips, k = _demo(["Fe", "La", "Sr", "Ti"])
+def _intensities(chips, k, **kwargs):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        chips.quantify_chips(k)
-    (excess,) = chips.metadata.Chipping.Quantification.Summed_fit.shell_excess
-    assert excess.startswith("Ti_L at ") and "O_Ka" in excess
-    told = [w for w in caught if "implies" in str(w.message)]
-    assert len(told) == 1 and "add_elements()" in str(told[0].message)
+        chips.quantify_chips(k, **kwargs)
+        chips.to_dataframe()  # (a lazy signal computes here)
+    q = chips.metadata.Chipping.Quantification
+    return q, np.asarray(q.intensities).sum(axis=0), caught
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_unnamed_oxygen_under_ti_l_is_found_and_fitted(lazy):
+    # SrTiO3/LaFeO3 without O named: Ti L's free amplitude takes O Ka (4 eV
+    # from Ti Lb3) and leaves no residual; its excess over what Ti K implies
+    # (the simulation follows the thin-film theory within 0.74-1.02 for every
+    # family pair) calls for O, added as a fit-only element. The intensities
+    # then agree with those of the fit with O named.
+    chips, k = _demo(["Fe", "La", "Sr", "Ti"])
+    if lazy:
+        chips = chips.as_lazy()
+    q, found, caught = _intensities(chips, k)
+    assert "O" in list(q.auto_elements) and list(q.Summed_fit.shell_excess) == []
+    told = [w for w in caught if "O (O_Ka)" in str(w.message)]
+    assert len(told) == 1
+    full, _ = _demo(["Fe", "La", "O", "Sr", "Ti"])
+    q_full, reference, _ = _intensities(full, {**k, "O_Ka": 2.0})
+    assert list(q.xray_lines) == ["Fe_Ka", "La_La", "Sr_Ka", "Ti_Ka"]
+    keep = [line != "O_Ka" for line in q_full.xray_lines]
+    np.testing.assert_allclose(found, reference[keep], rtol=0.005)
+
+
+def test_without_the_search_the_excess_is_left_to_the_residual():
+    # auto_elements=False adds nothing; the O peak is then in the report.
+    chips, k = _demo(["Fe", "La", "Sr", "Ti"])
+    q, _, _ = _intensities(chips, k, auto_elements=False)
+    assert list(q.auto_elements) == []
+    assert "O_K" not in list(q.families)
 
 
 @pytest.mark.parametrize("case", ["demo", "FePt"])
