@@ -85,6 +85,7 @@ it (``window_model``, ``quantification/_kfactor_window.py``).
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 
@@ -249,11 +250,28 @@ def family_yield(
     return _window_sum(weights, energies, window)
 
 
+@functools.lru_cache(maxsize=512)
 def _family_terms(
     element: str, shell: str, beam_energy: float, fluorescence_yields: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """Detected yield of each line of a family at the nominal window, and
-    its energy (empty arrays if the family has no line above 0.1 keV)."""
+    its energy (empty arrays if the family has no line above 0.1 keV).
+
+    Kept per family and beam energy (read-only arrays): the tables' queries
+    take ~10 ms a family, and every quantification asks for them again (the
+    summed fit's check of each element's families, theoretical k-factors).
+    """
+    weights, energies = _family_terms_uncached(
+        element, shell, beam_energy, fluorescence_yields
+    )
+    weights.flags.writeable = False
+    energies.flags.writeable = False
+    return weights, energies
+
+
+def _family_terms_uncached(
+    element: str, shell: str, beam_energy: float, fluorescence_yields: str
+) -> tuple[np.ndarray, np.ndarray]:
     subshells = _SUBSHELLS[shell]
     levels = [level for level, _ in subshells]
     vac = {lv: ionization_cross_section(element, lv, beam_energy) for lv in levels}

@@ -149,12 +149,12 @@ def shell_excess(families, counts, beam_energy, window, calibration) -> list[str
     """Families fitted far above what their element's other family implies.
 
     Each element's families are compared with its highest-energy family
-    (its K family beside L, L beside M), by the ratio of their thin-film
-    family intensities at the refined detector window (the theory of
-    :func:`~hyperspy_chipping.kfactors.theoretical_kfactors`). A family with
-    more than ``SHELL_EXCESS`` times its expected counts, significantly,
-    carries another element's peak: its free amplitude took it (Cr L,
-    0.50-0.65 keV, takes an unnamed O Ka at 0.525 keV).
+    (its K family beside L, L beside M), by the ratio of their detected
+    photons per atom in a thin film at the refined detector window (the
+    theory of :func:`~hyperspy_chipping.kfactors.theoretical_kfactors`). A
+    family with more than ``SHELL_EXCESS`` times its expected counts,
+    significantly, carries another element's peak: its free amplitude took
+    it (Cr L, 0.50-0.65 keV, takes an unnamed O Ka at 0.525 keV).
 
     Parameters
     ----------
@@ -207,7 +207,7 @@ def excess_families(families, counts, beam_energy, window, calibration):
     The lines under it: (element, line, energy) of the main lines of
     unfitted elements within its lines, common elements first.
     """
-    from hyperspy_chipping.kfactors import theoretical_kfactors
+    from hyperspy_chipping.kfactors._theory import family_yield
 
     by_element = {}
     for family, n in zip(families, np.asarray(counts, dtype=float)):
@@ -221,14 +221,17 @@ def excess_families(families, counts, beam_energy, window, calibration):
         reference, n_ref = max(items, key=lambda item: item[0].main_energy)
         if n_ref <= 0:  # nothing to scale from
             continue
-        try:
-            k = theoretical_kfactors(
-                [f.line for f, _ in items], beam_energy, window=window
-            )
+        try:  # detected photons per atom of each family (same atoms)
+            y = {
+                f.key: family_yield(f.element, f.shell, beam_energy, window=window)
+                for f, _ in items
+            }
         except (KeyError, ValueError):  # a shell the tables lack
             continue
+        if y[reference.key] <= 0:
+            continue
         for family, n in items:
-            expected = n_ref * k[reference.line] / k[family.line]
+            expected = n_ref * y[family.key] / y[reference.key]
             if family is reference or n <= SHELL_EXCESS * expected:
                 continue
             if n - expected < 5 * np.sqrt(n):  # not significant
