@@ -31,7 +31,16 @@ import numpy as np
 
 @numba.njit(nogil=True, cache=True)
 def _pearson_rows(
-    y, amplitudes, weights, design, shapes, support, total, invalid, low, negative
+    y,
+    amplitudes,
+    weights,
+    design,
+    shapes,
+    support,
+    total,
+    invalid,
+    nonpositive,
+    negative,
 ):
     n, n_channels = y.shape
     n_design = design.shape[0]
@@ -56,10 +65,10 @@ def _pearson_rows(
                 out, column = var[lo:hi], shapes[j, lo:hi]
                 for c in range(out.size):
                     out[c] += w * column[c]
-        total[i], bad, nonpositive = _residual_sum(y[i], mu, var)
+        total[i], bad, zeros = _residual_sum(y[i], mu, var)
         invalid[i] = int(bad)
-        low[i] = int(nonpositive)
-        if nonpositive:  # (branch-free: the loop vectorises)
+        nonpositive[i] = int(zeros)
+        if zeros:  # (branch-free: the loop vectorises)
             for c in range(n_channels):
                 negative[c] |= mu[c] < 0
 

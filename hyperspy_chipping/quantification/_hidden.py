@@ -29,7 +29,9 @@ from __future__ import annotations
 import numpy as np
 
 from hyperspy_chipping.fitting._calibrate import _wls, design_matrix
+from hyperspy_chipping.fitting._families import physics_families
 from hyperspy_chipping.fitting._peak_search import SYSTEM_ELEMENTS
+from hyperspy_chipping.fitting._response import scaled_families
 from hyperspy_chipping.quantification._summed_fit import excess_families
 
 #: Least drop of the summed fit's chi-squared for an element to be added:
@@ -87,9 +89,6 @@ def add_hidden_elements(
     added : dict
         Element -> ``{"line", "energy"}``: the main line that called for it.
     """
-    from hyperspy_chipping.fitting._families import physics_families
-    from hyperspy_chipping.fitting._response import scaled_families
-
     y = np.asarray(total, dtype=float)
     model, counts = refit(families)
     chi2 = float(np.sum(weights * (y - model) ** 2))

@@ -207,6 +207,7 @@ def excess_families(families, counts, beam_energy, window, calibration):
     The lines under it: (element, line, energy) of the main lines of
     unfitted elements within its lines, common elements first.
     """
+    # (Here, not at the top: the kfactors package imports this one's.)
     from hyperspy_chipping.kfactors._theory import family_yield
 
     by_element = {}
