@@ -31,7 +31,8 @@ import numpy as np
 
 @numba.njit(nogil=True, cache=True)
 def _pearson_rows(
-    y,
+    flat,
+    row_step,
     amplitudes,
     weights,
     design,
@@ -42,7 +43,8 @@ def _pearson_rows(
     nonpositive,
     negative,
 ):
-    n, n_channels = y.shape
+    n = amplitudes.shape[0]
+    n_channels = design.shape[1]
     n_design = design.shape[0]
     mu = np.empty(n_channels, dtype=np.float32)
     var = np.empty(n_channels, dtype=np.float32)
@@ -65,7 +67,8 @@ def _pearson_rows(
                 out, column = var[lo:hi], shapes[j, lo:hi]
                 for c in range(out.size):
                     out[c] += w * column[c]
-        total[i], bad, zeros = _residual_sum(y[i], mu, var)
+        start = i * row_step
+        total[i], bad, zeros = _residual_sum(flat[start : start + n_channels], mu, var)
         invalid[i] = int(bad)
         nonpositive[i] = int(zeros)
         if zeros:  # (branch-free: the loop vectorises)
@@ -166,10 +169,8 @@ def pearson_rows(
     >>> negative.tolist()
     [True, False]
     """
-    spectra = np.asarray(spectra, dtype=np.float32)
-    if spectra.ndim != 2 or spectra.strides[1] != spectra.itemsize:
-        spectra = np.ascontiguousarray(spectra)
-    n = spectra.shape[0]
+    flat, row_step = _rows_in_place(np.asarray(spectra, dtype=np.float32))
+    n = np.shape(spectra)[0]
     total = np.empty(n)
     invalid = np.empty(n, dtype=np.int64)
     nonpositive = np.empty(n, dtype=np.int64)
@@ -177,7 +178,8 @@ def pearson_rows(
     design = np.ascontiguousarray(design, dtype=np.float32)
     shapes = np.ascontiguousarray(shapes, dtype=np.float32)
     _pearson_rows(
-        spectra,
+        flat,
+        row_step,
         np.ascontiguousarray(amplitudes, dtype=np.float32),
         np.ascontiguousarray(weights, dtype=np.float32),
         design,
@@ -189,6 +191,40 @@ def pearson_rows(
         negative,
     )
     return total, invalid, nonpositive, negative
+
+
+def _rows_in_place(spectra: np.ndarray) -> tuple[np.ndarray, int]:
+    """A 1-D contiguous view over the rows of `spectra` and its row step.
+
+    Rows of window sums are often strided (a block of a wider array): as a
+    2-D argument numba compiles them for any layout and reads each row
+    without vectorising (measured 2x slower per chip). A 1-D view from the
+    first count to the last, contiguous, with row ``i`` at ``i * row_step``,
+    keeps the rows in place and the loops vectorised. Other layouts are
+    copied.
+
+    Examples
+    --------
+    >>> a = np.arange(12, dtype=np.float32).reshape(3, 4)[:, 1:3]
+    >>> flat, step = _rows_in_place(a)
+    >>> step, flat[2 * step : 2 * step + 2].tolist() == a[2].tolist()
+    (4, True)
+    """
+    item = spectra.itemsize
+    if (
+        spectra.ndim != 2
+        or spectra.shape[0] == 0
+        or spectra.strides[1] != item
+        or spectra.strides[0] % item
+        or spectra.strides[0] < spectra.shape[1] * item
+    ):
+        spectra = np.ascontiguousarray(spectra).reshape(-1, np.shape(spectra)[-1])
+    step = spectra.strides[0] // item if spectra.shape[0] > 1 else spectra.shape[1]
+    span = (spectra.shape[0] - 1) * step + spectra.shape[1]
+    flat = np.lib.stride_tricks.as_strided(
+        spectra, shape=(span,), strides=(item,), writeable=False
+    )
+    return flat, step
 
 
 def support(rows: np.ndarray) -> np.ndarray:

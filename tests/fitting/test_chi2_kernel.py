@@ -17,6 +17,7 @@
 """The one-pass Pearson kernel against its definition in double precision."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -62,18 +63,49 @@ def test_pearson_rows_follow_their_definition(seed, n_channels, holes):
     )
 
 
-def test_pearson_rows_of_a_strided_row_view_equal_those_of_a_copy():
+@pytest.mark.parametrize(
+    "rows",
+    [
+        lambda wide: wide[:, 5:35],  # the fit range of wider rows
+        lambda wide: wide[::2, 5:35],  # every other row
+        lambda wide: wide[::-1, 5:35],  # reversed rows (copied)
+        lambda wide: wide[2:3, 5:35],  # one row
+        lambda wide: np.broadcast_to(wide[1, 5:35], (5, 30)),  # overlapping
+        lambda wide: wide[:, 5:35].T.copy().T,  # column-major (copied)
+    ],
+)
+def test_pearson_rows_of_row_views_equal_those_of_a_copy(rows):
+    # Rows are read in place through a 1-D view of their span (numba then
+    # vectorises); any layout gives the contiguous copy's results exactly.
     rng = np.random.default_rng(0)
     wide = rng.poisson(3.0, (5, 40)).astype(np.float32)
+    view = rows(wide)
+    n = view.shape[0]
     design = rng.uniform(0.0, 1.0, (2, 30)).astype(np.float32)
     args = (
-        rng.uniform(1, 5, (5, 2)).astype(np.float32),
+        rng.uniform(1, 5, (n, 2)).astype(np.float32),
         design,
-        np.ones((5, 1), np.float32),
+        np.ones((n, 1), np.float32),
         design[:1],
     )
-    view = pearson_rows(wide[:, 5:35], *args)
-    copy = pearson_rows(np.ascontiguousarray(wide[:, 5:35]), *args)
-    for a, b in zip(view, copy):
+    got = pearson_rows(view, *args)
+    copy = pearson_rows(np.ascontiguousarray(view), *args)
+    for a, b in zip(got, copy):
         np.testing.assert_array_equal(a, b)
-    assert np.isfinite(view[0]).all()
+    assert got[0].shape == (n,) and np.isfinite(got[0]).all()
+    # The definition, in double precision.
+    mu = args[0].astype(float) @ design
+    expected = ((view - mu) ** 2 / (args[2].astype(float) @ design[:1])).sum(axis=1)
+    np.testing.assert_allclose(got[0], expected, rtol=1e-5)
+
+
+def test_pearson_rows_of_no_rows():
+    design = np.ones((1, 4), np.float32)
+    got = pearson_rows(
+        np.zeros((0, 4), np.float32),
+        np.zeros((0, 1), np.float32),
+        design,
+        np.zeros((0, 1), np.float32),
+        design,
+    )
+    assert [a.shape for a in got] == [(0,), (0,), (0,), (4,)]
