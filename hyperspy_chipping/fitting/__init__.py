@@ -14,20 +14,43 @@
 #
 # You should have received a copy of the GNU General Public License
 # along with hyperspy_chipping. If not, see <https://www.gnu.org/licenses/#GPL>.
-"""The chip model: X-ray line families, design matrices and linear fits."""
+"""The chip model: X-ray line families, design matrices and linear fits.
 
-from hyperspy_chipping.fitting._components import (
-    Bremsstrahlung,
-    DetectorArtefact,
-    SiInternalFluorescence,
-    XrayLineFamily,
-)
-from hyperspy_chipping.fitting._families import (
-    Family,
-    exspy_families,
-    physics_families,
-    split_xray_line,
-)
+The exports load on first use (PEP 562, as ``hyperspy.api`` does): a dask
+worker that fits chips unpickles functions of ``_linear`` and
+``_chi2_kernel`` and needs neither HyperSpy's component machinery
+(``XrayLineFamily`` and the other components) nor the line tables.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
+    from hyperspy_chipping.fitting._components import (
+        Bremsstrahlung,
+        DetectorArtefact,
+        SiInternalFluorescence,
+        XrayLineFamily,
+    )
+    from hyperspy_chipping.fitting._families import (
+        Family,
+        exspy_families,
+        physics_families,
+        split_xray_line,
+    )
+
+_EXPORTS = {
+    "Bremsstrahlung": "_components",
+    "DetectorArtefact": "_components",
+    "SiInternalFluorescence": "_components",
+    "XrayLineFamily": "_components",
+    "Family": "_families",
+    "exspy_families": "_families",
+    "physics_families": "_families",
+    "split_xray_line": "_families",
+}
 
 __all__ = [
     "Bremsstrahlung",
@@ -39,3 +62,16 @@ __all__ = [
     "physics_families",
     "split_xray_line",
 ]
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        module = importlib.import_module(f"{__name__}.{_EXPORTS[name]}")
+        value = getattr(module, name)
+        globals()[name] = value  # looked up once
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -14,8 +14,31 @@
 #
 # You should have received a copy of the GNU General Public License
 # along with hyperspy_chipping. If not, see <https://www.gnu.org/licenses/#GPL>.
-"""Quantification of chips: Cliff-Lorimer, zeta factors, cross sections."""
+"""Quantification of chips: Cliff-Lorimer, zeta factors, cross sections.
 
-from hyperspy_chipping.quantification._composition import quantify
+``quantify`` loads on first use (PEP 562): a dask worker that quantifies
+blocks of chips unpickles functions of ``_block`` and ``_stream`` without
+importing this package's signal-facing modules.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
+    from hyperspy_chipping.quantification._composition import quantify
 
 __all__ = ["quantify"]
+
+
+def __getattr__(name: str):
+    if name == "quantify":
+        from hyperspy_chipping.quantification._composition import quantify
+
+        globals()[name] = quantify
+        return quantify
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -257,6 +257,7 @@ def _quantify_block(spectra, n_pixels, solution, params, checked=False, integer=
             energies=np.array([f.main_energy for f in families]),
             take_off_angle=params["take_off_angle"],
             clip_negative=not solution["exspy_like"],
+            masses=params.get("masses"),
         )
     # Too weak to quantify: no quantified line above its detection limit, or
     # a map too weak to check the calibration (see solve_model).
@@ -264,7 +265,9 @@ def _quantify_block(spectra, n_pixels, solution, params, checked=False, integer=
     for key in ("weight", "atomic"):
         out[key][weak] = np.nan
         out[f"{key}_cov"][weak] = np.nan
-    atomic_factors = method_factors(method, factors, params["elements"])[1]
+    atomic_factors = method_factors(
+        method, factors, params["elements"], masses=params.get("masses")
+    )[1]
     limit_percent = 100 * limit_fractions(
         limit, inten, atomic_factors, out.get("absorption", 1.0)
     )

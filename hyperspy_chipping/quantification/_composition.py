@@ -38,8 +38,6 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from exspy.material import elements as _elements_db
-from exspy.material import mass_absorption_coefficient
 from scipy import constants
 
 METHODS = ("CL", "zeta", "cross_section")
@@ -48,8 +46,16 @@ METHODS = ("CL", "zeta", "cross_section")
 @functools.lru_cache(maxsize=64)
 def _element_values(elements: tuple, item: str) -> tuple:
     """exspy's database values of `elements`, looked up once (each chip
-    block needs them, and the database is a slow attribute tree)."""
-    return tuple(float(_elements_db[el].get_item(item)) for el in elements)
+    block needs them, and the database is a slow attribute tree).
+
+    exspy is imported here, not with the module: a dask worker that
+    quantifies blocks of chips gets the atomic masses with its task
+    (``masses`` of :func:`quantify`) and need not import exspy, HyperSpy and
+    their plotting stack (~120 MB a worker process).
+    """
+    from exspy.material import elements as elements_db
+
+    return tuple(float(elements_db[el].get_item(item)) for el in elements)
 
 
 def atomic_masses(elements) -> np.ndarray:
@@ -114,7 +120,7 @@ def ratio_fractions(intensities, covariance, factors, clip_negative=True):
     return f, cov
 
 
-def method_factors(method, factors, elements):
+def method_factors(method, factors, elements, *, masses=None):
     """Factors ``c`` for weight and atomic fractions of a method.
 
     Parameters
@@ -126,6 +132,8 @@ def method_factors(method, factors, elements):
         (barn), one per line.
     elements : list of str
         Element of every line.
+    masses : numpy.ndarray, optional
+        ``atomic_masses(elements)``, if the caller has them.
 
     Returns
     -------
@@ -138,7 +146,7 @@ def method_factors(method, factors, elements):
     >>> (a * atomic_masses(["O", "Fe"])).tolist()
     [1.0, 2.0]
     """
-    masses = atomic_masses(elements)
+    masses = atomic_masses(elements) if masses is None else np.asarray(masses)
     factors = np.asarray(factors, dtype=float)
     if method == "cross_section":
         return masses / factors, 1.0 / factors
@@ -192,8 +200,11 @@ def _mass_absorption_table(elements, energies) -> np.ndarray:
     """mu/rho (cm2/g) of each element at each line energy, (n_el, n_lines).
 
     Cached: the absorption correction iterates, chip block after chip block,
-    over the same elements and lines.
+    over the same elements and lines. (exspy is imported here, as in
+    :func:`_element_values`: only an absorption correction needs it.)
     """
+    from exspy.material import mass_absorption_coefficient
+
     mu = np.array([mass_absorption_coefficient(el, energies) for el in elements])
     mu = np.nan_to_num(np.atleast_2d(mu))
     mu.flags.writeable = False
@@ -253,6 +264,7 @@ def quantify(
     take_off_angle=None,
     n_iterations=6,
     clip_negative=True,
+    masses=None,
 ):
     """Weight and atomic fractions, with covariances, for every chip.
 
@@ -284,6 +296,9 @@ def quantify(
     clip_negative : bool, default True
         Count negative intensities (noise on absent elements) as 0; False
         keeps them signed, as exspy does.
+    masses : numpy.ndarray, optional
+        ``atomic_masses(elements)`` (g/mol), if the caller has them (a dask
+        task is given them, so that its worker needs no element database).
 
     Returns
     -------
@@ -303,12 +318,13 @@ def quantify(
     """
     if method not in METHODS:
         raise ValueError(f"`method` must be one of {METHODS}, got {method!r}.")
-    wf, af = method_factors(method, factors, elements)
+    if masses is None:
+        masses = atomic_masses(elements)
+    wf, af = method_factors(method, factors, elements, masses=masses)
     n_chips = intensities.shape[0]
     correction = np.ones_like(intensities, dtype=float)
     correct = take_off_angle is not None and (thickness is not None or method != "CL")
     result = {}
-    masses = atomic_masses(elements) if method == "cross_section" else None
     corrected, ccov = intensities, covariance
     for _ in range(n_iterations if correct else 1):
         if correct:

@@ -52,7 +52,11 @@ from hyperspy_chipping.quantification._block import (
     layout,
     quantify_block,
 )
-from hyperspy_chipping.quantification._composition import METHODS, electron_dose
+from hyperspy_chipping.quantification._composition import (
+    METHODS,
+    atomic_masses,
+    electron_dose,
+)
 from hyperspy_chipping.quantification._fit import (
     COMPOSITIONS,
     DEFAULT_LOW_ENERGY,
@@ -207,11 +211,14 @@ def parse_request(signal, kfactors, **options):
                 "`thickness` in nm."
             )
         toa = float(signal.get_take_off_angle())
+    elements = [split_xray_line(line)[0] for line in lines_k]
     params = {
         "method": method,
         "factors": np.array(list(lines_k.values())),
         "convention": convention,
-        "elements": [split_xray_line(line)[0] for line in lines_k],
+        "elements": elements,
+        # Looked up here: a dask worker then needs no element database.
+        "masses": atomic_masses(elements),
         "pixel_dose": None if method == "CL" else _pixel_dose(signal, method),
         "thickness": options["thickness"],
         "take_off_angle": toa,
@@ -367,6 +374,28 @@ def flat_rows(result):
     if merged:
         result = result.rechunk(merged, method="tasks")
     return result.reshape(-1, result.shape[-1])
+
+
+def lazy_total(signal, prep):
+    """The summed spectrum that calibrates the model of lazy chips (dask).
+
+    The sum of the calibration chips over the fit channels, per chip of
+    overlap, as :func:`compute_results` solves the model on it: computed on
+    its own (on a cluster, by the workers), the model is then solved here,
+    in the process that has the line tables loaded; a worker process needs
+    only the kernels that fit the chips.
+    """
+    channels = prep["channels"]
+    fit = slice(int(channels[0]), int(channels[-1]) + 1)
+    nav_shape = signal.data.shape[:-1]
+    link = window_source(signal)
+    if link is not None:
+        strides = [sl.step or 1 for sl in calibration_subset(nav_shape)]
+        total = window_calibration_total(link, strides, fit)
+    else:
+        subset = signal.data[calibration_subset(nav_shape) + (fit,)]
+        total = subset.sum(axis=tuple(range(len(nav_shape))), dtype=float)
+    return total / overlap(signal, nav_shape)
 
 
 def _solve_task(total, prep, request):

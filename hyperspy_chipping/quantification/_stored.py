@@ -36,9 +36,11 @@ import numpy as np
 from hyperspy_chipping.chipping._table import flat_chip_index
 from hyperspy_chipping.chipping._windows import window_source
 from hyperspy_chipping.quantification._block import BOOLEAN, SINGLE_PRECISION
-from hyperspy_chipping.quantification._fit import energy_axis_kev
+from hyperspy_chipping.quantification._fit import energy_axis_kev, solve_model
+from hyperspy_chipping.quantification._kfactor_window import window_kfactors_task
 from hyperspy_chipping.quantification._run import (
     compute_results,
+    lazy_total,
     parse_request,
     store_results,
 )
@@ -162,8 +164,12 @@ def lazy_results(signal, request, prep, params, extra=None):
         (data,) = dask.compute(data)
         results = compute_results(signal, request, prep, params, data=data)
         return results, None if extra is None else extra(data).reshape(-1)
-    solution = compute_results(signal, request, prep, params)["solution"]
-    (solution,) = dask.compute(solution)
+    # The summed spectrum is computed (by the workers of a cluster) and the
+    # model solved here, where the line tables are loaded.
+    (total,) = dask.compute(lazy_total(signal, prep))
+    solution = window_kfactors_task(
+        solve_model(np.asarray(total), prep, request["refine"]), params
+    )
     packed, lay = compute_results(
         signal, request, prep, params, solution=solution, packed=True
     )

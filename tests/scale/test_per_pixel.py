@@ -242,7 +242,21 @@ def test_results_of_a_process_cluster_come_back(demo, monkeypatch, step):
         distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
         ) as cluster,
-        distributed.Client(cluster),
+        distributed.Client(cluster) as client,
     ):
         df = _table(demo.as_lazy().chip(5, step=step), k)
+
+        # (Defined here: cloudpickle sends it by value; a function of this
+        # module would import the module, and with it exspy, on the worker.)
+        def heavy_modules():
+            import sys
+
+            heavy = ("exspy", "hyperspy", "matplotlib", "sympy")
+            return sorted(name for name in heavy if name in sys.modules)
+
+        loaded = client.run(heavy_modules)
     _assert_same_table(df, expected)
+    # The tasks need numpy, dask and the kernels: not exspy, HyperSpy and
+    # their plotting stack (~120 MB a worker; the lazy subpackage exports
+    # and the atomic masses sent with the task keep them out).
+    assert loaded and all(not found for found in loaded.values()), loaded
