@@ -101,6 +101,12 @@ _ELEMENTS_Z = tuple(z for z in (*range(4, 84), 90, 92) if z not in (10, 36, 43, 
 #: is that line's shape or ratio, not another element.
 NEIGHBOUR_FWHM = 1.5
 NEIGHBOUR_RATIO = 10.0
+#: A residual at a fitted line is that line's ratio only if the line, at
+#: this many times its fitted counts (the widest sub-line bound, 3d-metal
+#: L lines ending on M1), would hold it: a peak of 10^4 counts is not a
+#: minor line of a family fitted at ~0 counts (Nd Lb6 of absent Nd for a
+#: Mn Ka peak at 5.90 keV).
+LINE_RATIO_SLACK = 20.0
 #: The identifying line of an added element is one of its main lines.
 MAIN_LINES = ("Ka", "La", "Ma")
 #: The element's whole signature must explain at least this fraction of the
@@ -167,6 +173,12 @@ def fitted_line_at(energy, families, calibration, counts=None, peak_counts=None)
     'Pt_Mz'
     >>> fitted_line_at(1.74, pt, cal) is None
     True
+
+    A 5000-count peak at Pt Mz is not Pt's if Pt's M family is fitted at 10
+    counts:
+
+    >>> fitted_line_at(1.60, pt, cal, np.array([0.0, 10.0]), 5000.0) is None
+    True
     """
     tol = energy_tolerance(energy, calibration)
     fwhm = float(calibration.fwhm(max(energy, 0.05)))
@@ -175,6 +187,9 @@ def fitted_line_at(energy, families, calibration, counts=None, peak_counts=None)
         for name, e, w in zip(fam.names, fam.energies, fam.weights):
             d = abs(float(e) - energy)
             near = w >= MIN_LINE_WEIGHT * 0.1 and d <= tol
+            if near and counts is not None and peak_counts is not None:
+                line_counts = w * max(float(counts[j]), 0.0)
+                near = LINE_RATIO_SLACK * line_counts >= peak_counts
             if not near and counts is not None and peak_counts is not None:
                 big = w * max(float(counts[j]), 0.0) > NEIGHBOUR_RATIO * peak_counts
                 near = big and d <= NEIGHBOUR_FWHM * fwhm
@@ -319,7 +334,10 @@ def identify_peak(
     Returns
     -------
     dict
-        ``kind``: ``"fitted line"`` (``line`` names it), ``"artefact"``
+        ``kind``: ``"fitted line"`` (``line`` names it; ``"shape"``: True
+        when the peak is on the line's flank, beyond the energy tolerance,
+        or at its family's main line, which the family's amplitude follows:
+        the peak shape or the calibration, not a ratio), ``"artefact"``
         (``line`` says which), ``"element"`` (``element`` and ``line``, the
         line nearest the peak; ``candidates``: the runners-up) or
         ``"unknown"``.
@@ -329,7 +347,16 @@ def identify_peak(
     energy = peak["energy"]
     line = fitted_line_at(energy, families, calibration, counts, peak["counts"])
     if line is not None:
-        return {"kind": "fitted line", "line": line}
+        tol = energy_tolerance(energy, calibration)
+        (e_line, e_main), *_ = (
+            (float(e), float(fam.main_energy))
+            for fam in families
+            for name, e in zip(fam.names, fam.energies)
+            if f"{fam.element}_{name}" == line
+        )
+        shape = abs(e_line - energy) > tol or abs(e_main - energy) <= tol
+        cause = {"kind": "fitted line", "line": line}
+        return {**cause, "shape": True} if shape else cause
     tol = energy_tolerance(energy, calibration)
     excess = None if counts is None else peak["counts"]
     artefacts = artefact_candidates(energy, families, counts, excess, width=tol)

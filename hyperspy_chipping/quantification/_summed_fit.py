@@ -260,6 +260,11 @@ def _lines_under(family, fitted, calibration, n=3):
 
 def _describe(cause):
     kind = cause["kind"]
+    if kind == "fitted line" and cause.get("shape"):
+        return (
+            f"at the fitted {cause['line']}: its peak shape (a low-energy "
+            "tail, the width) or the energy calibration is off there"
+        )
     if kind == "fitted line":
         element = cause["line"].split("_")[0]
         return (
@@ -274,7 +279,7 @@ def _describe(cause):
         return f"{cause['line']}{more}: add the element with add_elements()"
     others = ", ".join(cause.get("candidates", []))
     if others:
-        return f"not a main line of any element; minor lines there: {others}"
+        return f"unidentified (no element's lines fit; nearest lines: {others})"
     return "no X-ray line of the table lies there"
 
 

@@ -78,6 +78,69 @@ def test_a_peak_at_a_line_of_a_fitted_element_names_that_line():
     assert fitted_line_at(1.74, pt, CAL) is None
 
 
+def test_a_peak_at_a_minor_line_of_an_absent_family_is_not_that_line():
+    # A 10^4-count peak at 5.90 keV (Mn Ka) where Nd (Nd Lb6) is fitted at
+    # ~0 counts: no ratio of Nd's lines holds it; with Nd's L family at
+    # 10^6 counts the Lb6 ratio can (the peak names Nd_Lb6).
+    nd = physics_families(["Nd"], 20.0, (0.2, 20.0))
+    lb6 = {n: e for n, e in zip(nd[0].names, nd[0].energies)}["Lb6"]
+    peak = {"energy": float(lb6), "counts": 1e4, "sigma": 150.0}
+    zeros = np.zeros(E.size)
+    args = (peak, zeros, zeros + 1, CAL, CHANNELS, nd, 20.0, (0.2, 20.0))
+    absent = identify_peak(*args, counts=np.array([0.5, 0.5]))
+    assert absent.get("line") != "Nd_Lb6"
+    present = identify_peak(*args, counts=np.array([1e6, 1e4]))
+    assert present == {"kind": "fitted line", "line": "Nd_Lb6"}
+
+
+def test_a_peak_on_the_flank_of_a_big_fitted_line_blames_its_shape():
+    # 100 eV below Fe Ka (beyond the energy tolerance, within 1.5 FWHM) and
+    # 1 % of it: the shape of Fe Ka (a low-energy tail) or the calibration,
+    # not a ratio and not another element.
+    from hyperspy_chipping.quantification._summed_fit import _describe
+
+    fe = physics_families(["Fe"], 200.0, (0.2, 20.0))
+    peak = {"energy": float(fe[0].main_energy) - 0.1, "counts": 1e3, "sigma": 30.0}
+    zeros = np.zeros(E.size)
+    cause = identify_peak(
+        peak,
+        zeros,
+        zeros + 1,
+        CAL,
+        CHANNELS,
+        fe,
+        200.0,
+        (0.2, 20.0),
+        counts=np.array([1e5, 1e4]),
+    )
+    assert cause["kind"] == "fitted line" and cause["shape"] is True
+    assert cause["line"].startswith("Fe_Ka")
+    assert "peak shape" in _describe(cause)
+    assert "tabulated ratio" not in _describe(cause)
+    # At the main line itself: its shape too (the amplitude follows it).
+    peak["energy"] = float(fe[0].main_energy)
+    cause = identify_peak(
+        peak,
+        zeros,
+        zeros + 1,
+        CAL,
+        CHANNELS,
+        fe,
+        200.0,
+        (0.2, 20.0),
+        counts=np.array([1e5, 1e4]),
+    )
+    assert cause.get("shape") is True
+
+
+def test_an_unidentified_peak_is_not_called_a_minor_line():
+    from hyperspy_chipping.quantification._summed_fit import _describe
+
+    text = _describe({"kind": "unknown", "candidates": ["Ti_Ka", "Sc_Kb"]})
+    assert text.startswith("unidentified") and "Ti_Ka, Sc_Kb" in text
+    assert "not a main line" not in text
+
+
 def test_an_unnamed_element_is_identified_by_its_whole_signature():
     # Residual = the Si K family (Ka and Kb at their physics weights): Si,
     # not Ta (Ta Ma at 1.71 keV) or Rb (Rb La at 1.69 keV).
@@ -92,6 +155,33 @@ def test_an_unnamed_element_is_identified_by_its_whole_signature():
     )
     assert cause["kind"] == "element"
     assert (cause["element"], cause["line"]) == ("Si", "Si_Ka")
+
+
+def test_self_pile_up_under_a_fitted_line_cannot_veto_a_sum_peak():
+    # Al Ka + Ag La at 4.47 keV: the Al Ka self pile-up it implies sits at
+    # 2.97 keV, under Ag La (2.98 keV), whose fit takes it: nothing there
+    # in the residual is no evidence against the sum peak. Cu Ka + Fe Ka,
+    # whose Cu Ka self pile-up (16.1 keV) lies where nothing is fitted,
+    # is still vetoed when the residual there is empty.
+    from hyperspy_chipping.fitting._artefacts import (
+        pile_up_consistent,
+        pile_up_family,
+    )
+
+    flat, weights = np.zeros(E.size), np.full(E.size, 1e-3)
+    al_ag = physics_families(["Al", "Ag"], 20.0, (0.2, 20.0))
+    keys = [f.key for f in al_ag]
+    al, ag = al_ag[keys.index("Al_K")], al_ag[keys.index("Ag_L")]
+    counts = np.array([1e6 if f.key in ("Al_K", "Ag_L") else 0.0 for f in al_ag])
+    pile = pile_up_family(al, ag)
+    peak = {"counts": 1e3}
+    assert pile_up_consistent(pile, peak, al_ag, counts, flat, weights, CAL, CHANNELS)
+    cu_fe = physics_families(["Cu", "Fe"], 200.0, (0.2, 20.0))
+    counts = np.array([1e6, 0.0, 1e6, 0.0])
+    pile = pile_up_family(cu_fe[0], cu_fe[2])
+    assert not pile_up_consistent(
+        pile, {"counts": 1e4}, cu_fe, counts, flat, weights, CAL, CHANNELS
+    )
 
 
 def test_sum_peak_of_two_lines_is_sized_by_their_counts():
