@@ -150,8 +150,20 @@ def escape_family(parent: Family) -> ArtefactFamily | None:
     )
 
 
+#: Line pairs of a pile-up family below this fraction of its strongest pair
+#: are left out (each would hold < 1 % of the artefact's counts).
+PILE_UP_MIN_PAIR = 0.01
+
+
 def pile_up_family(first: Family, second: Family) -> ArtefactFamily:
-    """The sum peak of the main lines of two families (one line).
+    """The sum peaks of the lines of two families.
+
+    Two photons counted as one give a peak at the sum of their energies, at
+    a rate that goes as the product of their lines' rates: the family holds
+    every pair of lines (``w_i w_j``; a family with itself, each pair once,
+    ``2 w_i w_j`` for two different lines) down to ``PILE_UP_MIN_PAIR`` of
+    the strongest pair. Al Kα + Ag Lα (4.47 keV) thus comes with Al Kα +
+    Ag Lβ1 (4.64 keV). Its main line is the sum of the two main lines.
 
     Examples
     --------
@@ -160,15 +172,27 @@ def pile_up_family(first: Family, second: Family) -> ArtefactFamily:
     >>> pile = pile_up_family(cu, cu)
     >>> pile.key, round(float(pile.main_energy), 2)
     ('Cu_Ka_Cu_Ka_pileup', 16.08)
+    >>> round(float(pile.weights.sum()), 6)
+    1.0
+    >>> # Ka + Kb (8.05 + 8.9 keV) at twice the Kb fraction of Ka + Ka:
+    >>> bool(((pile.energies > 16.8) & (pile.energies < 17.1)).any())
+    True
     """
     first, second = sorted((first, second), key=lambda f: f.line)
+    e1, e2 = np.asarray(first.energies, float), np.asarray(second.energies, float)
+    w1, w2 = np.asarray(first.weights, float), np.asarray(second.weights, float)
+    pair = np.outer(w1, w2)
+    if first.key == second.key:  # each unordered pair once
+        pair = np.triu(pair + pair.T - np.diag(np.diag(pair)))
+    i, j = np.nonzero(pair >= PILE_UP_MIN_PAIR * pair.max())
+    weights = pair[i, j]
     return ArtefactFamily(
         first.element,
         first.shell,
-        ("sum",),
-        np.array([first.main_energy + second.main_energy]),
-        np.array([1.0]),
-        np.array([True]),
+        tuple(f"sum_{first.names[a]}+{second.names[b]}" for a, b in zip(i, j)),
+        e1[i] + e2[j],
+        weights / weights.sum(),
+        np.asarray(first.main, bool)[i] & np.asarray(second.main, bool)[j],
         kind="pile-up",
         parents=(first.line, second.line),
     )

@@ -107,6 +107,11 @@ NEIGHBOUR_RATIO = 10.0
 #: minor line of a family fitted at ~0 counts (Nd Lb6 of absent Nd for a
 #: Mn Ka peak at 5.90 keV).
 LINE_RATIO_SLACK = 20.0
+#: In a bulk specimen (SEM) lines below this energy (keV) are absorbed in
+#: the specimen far more than in a thin film (Mn L at 0.64 keV in a
+#: silicate at 20 kV: tens of times): an element found by a line of another
+#: shell is checked on its families above it only.
+BULK_SIGNATURE_MIN_ENERGY = 1.0
 #: The identifying line of an added element is one of its main lines.
 MAIN_LINES = ("Ka", "La", "Ma")
 #: The element's whole signature must explain at least this fraction of the
@@ -266,18 +271,31 @@ def _near_a_line(energy, families, calibration):
 
 
 def element_signature(
-    element, beam_energy, energy_range, calibration, channels, window=1.0
+    element,
+    beam_energy,
+    energy_range,
+    calibration,
+    channels,
+    window=1.0,
+    shell=None,
+    min_energy=0.0,
 ):
     """Expected detected spectrum of one atom of `element` (per channel).
 
     Every family excited at `beam_energy`, each line at its detected weight,
     the families scaled by their detected yields (thin film), all through
     the detector entrance `window` (the fit's, see
-    :func:`~hyperspy_chipping.fitting._design.as_window`).
+    :func:`~hyperspy_chipping.fitting._design.as_window`). Families of other
+    shells than `shell` whose main line lies below `min_energy` (keV) are
+    left out (a bulk specimen absorbs them).
     """
     from hyperspy_chipping.fitting._families import physics_families
 
-    families = physics_families([element], beam_energy, energy_range)
+    families = [
+        f
+        for f in physics_families([element], beam_energy, energy_range)
+        if f.shell == shell or f.main_energy >= min_energy
+    ]
     if not families:
         return None, families
     yields = np.array(
@@ -305,6 +323,7 @@ def identify_peak(
     energy_range,
     counts=None,
     window=1.0,
+    bulk=False,
 ):
     """Name the cause of one residual peak.
 
@@ -330,6 +349,9 @@ def identify_peak(
     window : float or tuple of float, default 1.0
         The detector entrance of the fit: a candidate element's companion
         lines are expected as that detector sees them.
+    bulk : bool, default False
+        A bulk specimen (SEM): a candidate's families of other shells below
+        ``BULK_SIGNATURE_MIN_ENERGY`` are not expected (absorbed).
 
     Returns
     -------
@@ -384,6 +406,7 @@ def identify_peak(
         energy_range,
         {f.element for f in families},
         window,
+        bulk,
     )
     if not ranked:
         return {"kind": "unknown"}
@@ -416,6 +439,7 @@ def _rank_elements(
     energy_range,
     exclude,
     window=1.0,
+    bulk=False,
 ):
     energy = peak["energy"]
     tol = energy_tolerance(energy, calibration)
@@ -439,7 +463,14 @@ def _rank_elements(
             continue
         try:
             column, fams = element_signature(
-                element, beam_energy, energy_range, calibration, channels, window
+                element,
+                beam_energy,
+                energy_range,
+                calibration,
+                channels,
+                window,
+                shell=line.split("_")[1][0],
+                min_energy=BULK_SIGNATURE_MIN_ENERGY if bulk else 0.0,
             )
         except ValueError:
             continue
@@ -476,6 +507,7 @@ def search_unnamed_elements(
     rounds=3,
     defer_near_fitted=False,
     window=1.0,
+    bulk=False,
 ):
     """Add the elements that explain significant residual peaks.
 
@@ -504,6 +536,8 @@ def search_unnamed_elements(
         may be that family's shape; the search after the refinement decides).
     window : float or tuple of float, default 1.0
         The detector entrance of the fit (:func:`identify_peak`).
+    bulk : bool, default False
+        A bulk specimen (:func:`identify_peak`).
 
     Returns
     -------
@@ -547,6 +581,7 @@ def search_unnamed_elements(
                 energy_range,
                 counts,
                 window=window,
+                bulk=bulk,
             )
             keys = {f.key for f in list(families) + pending}
             if (

@@ -297,6 +297,8 @@ def prepare_model(
         "beam_energy": beam_energy,
         "elements": elements,
         "exspy_like": model == "exspy",
+        # A bulk specimen: its soft lines are absorbed (residual peaks).
+        "bulk": is_sem(signal),
         "background": background,
         "background_order": background_order,
         "auto_start": energy_range is None and model != "exspy",
@@ -403,6 +405,7 @@ def _solve_model(total, prep, refine=True):
                 args,
                 fit_range,
                 defer_near_fitted=refine,
+                bulk=prep.get("bulk", False),
             )
             if added:  # calibrate again, with the peaks modelled
                 cal, weights, model_sum = calibrate(
@@ -442,6 +445,7 @@ def _solve_model(total, prep, refine=True):
                 args,
                 fit_range,
                 window=window,
+                bulk=prep.get("bulk", False),
             )
             if more:
                 added.update(more)
@@ -496,6 +500,7 @@ def _solve_model(total, prep, refine=True):
             fit_range,
             n_parameters=design.shape[1],
             window=window,
+            bulk=prep.get("bulk", False),
         )
         warn_summed_fit(summary, prep.get("auto_elements", True))
     out = dict(prep)

@@ -67,6 +67,7 @@ def summed_fit_report(
     energy_range,
     n_parameters,
     window=1.0,
+    bulk=False,
 ):
     """Quality of the summed fit: chi2_red and the largest residual features.
 
@@ -92,6 +93,9 @@ def summed_fit_report(
         Number of fitted amplitudes.
     window : float or tuple, default 1.0
         The refined detector entrance (see :func:`shell_excess`).
+    bulk : bool, default False
+        A bulk specimen (SEM), for naming residual peaks (see
+        :func:`~hyperspy_chipping.fitting._peak_search.identify_peak`).
 
     Returns
     -------
@@ -121,6 +125,7 @@ def summed_fit_report(
             beam_energy,
             energy_range,
             counts,
+            bulk=bulk,
         )
         features.append((peak, _describe(cause)))
     # Where the model exceeds the data (a wrong line shape or background).

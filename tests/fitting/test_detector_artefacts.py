@@ -103,17 +103,23 @@ def test_pile_up_detectable_needs_two_parents():
 
 @pytest.fixture(scope="module")
 def cu_pile_up():
-    """Cu and Fe, with and without a Cu Kα + Cu Kα sum peak of 0.5 %."""
+    """Cu and Fe, with and without Cu K self pile-up of 0.5 % of Cu K.
+
+    Two Cu K photons counted as one: every ordered pair of Cu K lines
+    (i, j) at ``E_i + E_j`` with probability ``w_i w_j`` (Kα + Kα at 16.08
+    keV, Kα + Kβ at 16.96 keV, Kβ + Kβ at 17.81 keV).
+    """
     counts = {"Cu": 2.5e6, "Fe": 1e6}
     cu = physics_families(["Cu"], BEAM, (0.2, 20.0))[0]
+    w = cu.weights / cu.weights.sum()
     pile = dataclasses.replace(
         cu,
-        names=("sum",),
-        energies=np.array([2 * cu.main_energy]),
-        weights=np.array([1.0]),
-        main=np.array([True]),
+        names=tuple(f"sum{k}" for k in range(w.size**2)),
+        energies=np.add.outer(cu.energies, cu.energies).ravel(),
+        weights=np.outer(w, w).ravel(),
+        main=np.outer(cu.main, cu.main).ravel(),
     )
-    injected = 0.005 * counts["Cu"] * cu.main_fraction  # per pixel
+    injected = 0.005 * counts["Cu"]  # per pixel
     base = _expected(counts)
     with_pile = _expected(counts, extra=_line_profile(pile, injected))
     k = {"Cu_Ka": 1.0, "Fe_Ka": 1.0}

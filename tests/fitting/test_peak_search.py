@@ -184,6 +184,27 @@ def test_self_pile_up_under_a_fitted_line_cannot_veto_a_sum_peak():
     )
 
 
+def test_a_bulk_specimen_absorbs_the_soft_lines_of_an_unnamed_element():
+    # Mn K lines alone in the residual (an SEM map at 20 kV: the specimen
+    # absorbs Mn L at 0.64 keV): in a thin film, Mn's missing L family rules
+    # it out; in a bulk specimen it is not expected, and Mn is named.
+    from hyperspy_chipping.fitting._design import peak_columns
+
+    mn = physics_families(["Mn"], 20.0, (0.2, 20.0))
+    assert {f.shell for f in mn} == {"K", "L"}
+    mn_k = [f for f in mn if f.shell == "K"]
+    background = np.full(E.size, 100.0)
+    residual = 2e4 * peak_columns(mn_k, CAL, CHANNELS)[:, 0]
+    weights = 1 / background
+    peak = find_peaks(residual + background, background, CAL, CHANNELS)[0]
+    assert peak["energy"] == pytest.approx(5.9, abs=0.02)
+    args = (peak, residual, weights, CAL, CHANNELS, [], 20.0, (0.2, 20.0))
+    thin = identify_peak(*args, bulk=False)
+    bulk = identify_peak(*args, bulk=True)
+    assert bulk["kind"] == "element" and bulk["element"] == "Mn"
+    assert thin.get("element") != "Mn"
+
+
 def test_sum_peak_of_two_lines_is_sized_by_their_counts():
     fams = physics_families(["Cu", "Pt"], 200.0, (0.2, 20.0))
     counts = np.array([1e5, 1e4, 1e6, 1e6])  # Cu K, Cu L, Pt L, Pt M
