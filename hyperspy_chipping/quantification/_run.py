@@ -433,11 +433,8 @@ def _stream_results(
     time inside each task and never held; the results carry one more
     column, ``all_counts`` (each window's counts over every channel).
     """
-    nav_shape = n_pixels.shape
     if solution is None:
-        strides = [sl.step or 1 for sl in calibration_subset(nav_shape)]
-        total = window_calibration_total(link, strides, fit)
-        solution = _solve_task(total / overlap(signal, nav_shape), prep, request)
+        solution = _solve_task(lazy_total(signal, prep), prep, request)
     solution = window_kfactors_task(solution, params)
     solved, lay, n_out = _packed_layout(request, prep, params, solution)
     result = stream_window_results(
