@@ -100,37 +100,20 @@ def test_a_peak_on_the_flank_of_a_big_fitted_line_blames_its_shape():
     from hyperspy_chipping.quantification._summed_fit import _describe
 
     fe = physics_families(["Fe"], 200.0, (0.2, 20.0))
-    peak = {"energy": float(fe[0].main_energy) - 0.1, "counts": 1e3, "sigma": 30.0}
     zeros = np.zeros(E.size)
-    cause = identify_peak(
-        peak,
-        zeros,
-        zeros + 1,
-        CAL,
-        CHANNELS,
-        fe,
-        200.0,
-        (0.2, 20.0),
-        counts=np.array([1e5, 1e4]),
-    )
+
+    def cause_at(energy):
+        peak = {"energy": energy, "counts": 1e3, "sigma": 30.0}
+        args = (peak, zeros, zeros + 1, CAL, CHANNELS, fe, 200.0, (0.2, 20.0))
+        return identify_peak(*args, counts=np.array([1e5, 1e4]))
+
+    cause = cause_at(float(fe[0].main_energy) - 0.1)
     assert cause["kind"] == "fitted line" and cause["shape"] is True
     assert cause["line"].startswith("Fe_Ka")
     assert "peak shape" in _describe(cause)
     assert "tabulated ratio" not in _describe(cause)
     # At the main line itself: its shape too (the amplitude follows it).
-    peak["energy"] = float(fe[0].main_energy)
-    cause = identify_peak(
-        peak,
-        zeros,
-        zeros + 1,
-        CAL,
-        CHANNELS,
-        fe,
-        200.0,
-        (0.2, 20.0),
-        counts=np.array([1e5, 1e4]),
-    )
-    assert cause.get("shape") is True
+    assert cause_at(float(fe[0].main_energy)).get("shape") is True
 
 
 def test_an_unidentified_peak_is_not_called_a_minor_line():
