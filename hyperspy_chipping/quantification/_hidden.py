@@ -29,8 +29,8 @@ from __future__ import annotations
 import numpy as np
 
 from hyperspy_chipping.fitting._calibrate import _wls, design_matrix
+from hyperspy_chipping.fitting._element_ranking import SYSTEM_ELEMENTS
 from hyperspy_chipping.fitting._families import physics_families
-from hyperspy_chipping.fitting._peak_search import SYSTEM_ELEMENTS
 from hyperspy_chipping.fitting._response import scaled_families
 from hyperspy_chipping.quantification._summed_fit import excess_families
 

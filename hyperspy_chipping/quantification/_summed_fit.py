@@ -30,15 +30,13 @@ import warnings
 import numpy as np
 
 from hyperspy_chipping.fitting._artefacts import ArtefactFamily
-from hyperspy_chipping.fitting._peak_search import (
+from hyperspy_chipping.fitting._element_ranking import (
     COMMON_ELEMENTS,
     MAIN_LINES,
     _line_table,
     energy_tolerance,
-    find_peaks,
-    identify_peak,
-    variance,
 )
+from hyperspy_chipping.fitting._peak_search import find_peaks, identify_peak, variance
 
 #: A summed fit with a reduced chi-squared above this is reported as poor
 #: (1 for a correct model; model imperfections of a few % of a 10^6-count
