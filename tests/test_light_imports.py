@@ -16,8 +16,10 @@
 # along with hyperspy_chipping. If not, see <https://www.gnu.org/licenses/#GPL>.
 """Subpackage exports load on first use; task modules import no exspy."""
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -57,7 +59,17 @@ def test_task_modules_import_no_exspy_or_hyperspy():
         "print(sorted(m for m in ('exspy', 'hyperspy', 'matplotlib', 'sympy')"
         " if m in sys.modules))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    # The copy of the package under test, wherever the cwd is (as the CLI
+    # tests do: a regular install replaced by an editable one leaves the
+    # numba caches it wrote in site-packages, a namespace package that a new
+    # interpreter would otherwise find first).
+    root = str(Path(fitting.__file__).parents[2])
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": root},
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
 
