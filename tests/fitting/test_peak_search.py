@@ -199,6 +199,18 @@ def test_sum_peak_of_two_lines_is_sized_by_their_counts():
     assert sum_peaks_at(energy, fams, counts, 5e4, 0.05) == []
 
 
+def test_a_peak_above_a_sum_energy_is_not_pile_up():
+    # Two pulses add up to at most E1 + E2 (partial pile-up gives less): a
+    # peak 40 eV above Pt La + Pt Ma is not their sum, 40 eV below can be.
+    fams = physics_families(["Cu", "Pt"], 200.0, (0.2, 20.0))
+    counts = np.array([1e5, 1e4, 1e6, 1e6])
+    where = fams[2].main_energy + fams[3].main_energy
+    assert sum_peaks_at(where + 0.04, fams, counts, 1e3, 0.05) == []
+    assert sum_peaks_at(where - 0.04, fams, counts, 1e3, 0.05) == [
+        "pile-up peak of Pt_La + Pt_Ma"
+    ]
+
+
 def _with_cu(lazy=False):
     s = sto_lfo_cross_section((40, 40), seed=3, system_peaks=("Cu",))
     s.set_signal_type("EDS_TEM_chipped")
