@@ -156,11 +156,9 @@ def region_intensities(signal, lines, regions, refine=True):
     lines : list of str
         The lines, in the order of the columns.
     """
+    from hyperspy_chipping.quantification._calibration_sum import calibration_subset
     from hyperspy_chipping.quantification._fit import solve_model
-    from hyperspy_chipping.quantification._run import (
-        calibration_subset,
-        parse_request,
-    )
+    from hyperspy_chipping.quantification._run import parse_request
 
     request, prep, _ = parse_request(
         signal,

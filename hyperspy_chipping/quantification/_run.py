@@ -52,6 +52,11 @@ from hyperspy_chipping.quantification._block import (
     layout,
     quantify_block,
 )
+from hyperspy_chipping.quantification._calibration_sum import (
+    calibration_subset,
+    lazy_total,
+    overlap,
+)
 from hyperspy_chipping.quantification._composition import (
     METHODS,
     atomic_masses,
@@ -75,7 +80,6 @@ from hyperspy_chipping.quantification._kfactor_window import (
 )
 from hyperspy_chipping.quantification._stream import (
     stream_window_results,
-    window_calibration_total,
 )
 from hyperspy_chipping.quantification._validate import beam_energy, check_options
 
@@ -85,54 +89,6 @@ _UNITS_TO_M = {"m": 1.0, "µm": 1e-6, "um": 1e-6, "nm": 1e-9, "Å": 1e-10, "A": 
 BLOCK_ROWS = 8192
 #: Fewest chips per eager task when a map's chips are shared among the cores.
 MIN_BLOCK_ROWS = 256
-#: The model is calibrated on the sum of at most about this many chips, an
-#: evenly spread subset beyond (per-pixel windows overlap: a subset holds the
-#: counts of the whole map already).
-CALIBRATION_CHIPS = 8192
-
-
-def calibration_subset(nav_shape: tuple[int, ...]) -> tuple[slice, ...]:
-    """Evenly strided chips whose summed spectrum calibrates the model.
-
-    Examples
-    --------
-    >>> calibration_subset((33, 33))
-    (slice(None, None, 1), slice(None, None, 1))
-    >>> calibration_subset((492, 492))
-    (slice(None, None, 6), slice(None, None, 6))
-    """
-    if not nav_shape:  # a single chip (integer-indexed)
-        return ()
-    n = int(np.prod(nav_shape))
-    stride = max(1, int(np.ceil((n / CALIBRATION_CHIPS) ** (1 / len(nav_shape)))))
-    return tuple(slice(None, None, stride) for _ in nav_shape)
-
-
-def overlap(signal, nav_shape: tuple[int, ...]) -> float:
-    """How many times the calibration subset counts each source pixel.
-
-    Overlapping windows count a pixel in several chips: their summed
-    spectrum holds ``overlap`` times the counts, with ``overlap**2`` times
-    the Poisson variance. The model is solved on the sum divided by it, so
-    that the significance of its residual peaks and its chi-squared are
-    those of counts (else noise in per-pixel windows reads as peaks).
-
-    Examples
-    --------
-    >>> import hyperspy.api as hs
-    >>> s = hs.signals.Signal1D(np.ones((40, 40, 8), dtype="uint16"))
-    >>> s.set_signal_type("EDS_TEM_chipped")
-    >>> overlap(s.chip(9, step=1), (32, 32)), overlap(s.chip(8), (5, 5))
-    (81.0, 1.0)
-    """
-    meta = signal.metadata.Chipping
-    if meta.scheme != "window" or not nav_shape:
-        return 1.0
-    strides = [sl.step or 1 for sl in calibration_subset(nav_shape)][::-1]
-    factor = 1.0
-    for size, step, stride in zip(meta.size, meta.step, strides):
-        factor *= max(1.0, size / (step * stride))
-    return factor
 
 
 def _pixel_dose(signal, method):
@@ -374,28 +330,6 @@ def flat_rows(result):
     if merged:
         result = result.rechunk(merged, method="tasks")
     return result.reshape(-1, result.shape[-1])
-
-
-def lazy_total(signal, prep):
-    """The summed spectrum that calibrates the model of lazy chips (dask).
-
-    The sum of the calibration chips over the fit channels, per chip of
-    overlap, as :func:`compute_results` solves the model on it: computed on
-    its own (on a cluster, by the workers), the model is then solved here,
-    in the process that has the line tables loaded; a worker process needs
-    only the kernels that fit the chips.
-    """
-    channels = prep["channels"]
-    fit = slice(int(channels[0]), int(channels[-1]) + 1)
-    nav_shape = signal.data.shape[:-1]
-    link = window_source(signal)
-    if link is not None:
-        strides = [sl.step or 1 for sl in calibration_subset(nav_shape)]
-        total = window_calibration_total(link, strides, fit)
-    else:
-        subset = signal.data[calibration_subset(nav_shape) + (fit,)]
-        total = subset.sum(axis=tuple(range(len(nav_shape))), dtype=float)
-    return total / overlap(signal, nav_shape)
 
 
 def _solve_task(total, prep, request):

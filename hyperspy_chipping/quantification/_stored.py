@@ -36,11 +36,11 @@ import numpy as np
 from hyperspy_chipping.chipping._table import flat_chip_index
 from hyperspy_chipping.chipping._windows import window_source
 from hyperspy_chipping.quantification._block import BOOLEAN, SINGLE_PRECISION
+from hyperspy_chipping.quantification._calibration_sum import lazy_total
 from hyperspy_chipping.quantification._fit import energy_axis_kev, solve_model
 from hyperspy_chipping.quantification._kfactor_window import window_kfactors_task
 from hyperspy_chipping.quantification._run import (
     compute_results,
-    lazy_total,
     parse_request,
     store_results,
 )

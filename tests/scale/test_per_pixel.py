@@ -24,7 +24,7 @@ import pytest
 from hyperspy_chipping.chipping import _chip
 from hyperspy_chipping.chipping._windows import window_source
 from hyperspy_chipping.data import sto_lfo_cross_section
-from hyperspy_chipping.quantification._run import calibration_subset
+from hyperspy_chipping.quantification._calibration_sum import calibration_subset
 from hyperspy_chipping.quantification._stream import window_calibration_total
 
 
