@@ -83,8 +83,6 @@ COMMON_CONSISTENCY = 0.5
 #: Pile-up (sum) peaks of two lines are looked for among the main lines of
 #: this many strongest families.
 PILE_UP_FAMILIES = 4
-#: Largest pile-up peak, as a fraction of the geometric mean of its two
-#: lines' counts (~1 % at STEM count rates).
 
 
 def fitted_line_at(energy, families, calibration, counts=None, peak_counts=None):
@@ -258,10 +256,10 @@ def identify_peak(
     from hyperspy_chipping.fitting._refine import artefact_candidates
 
     energy = peak["energy"]
+    tol = energy_tolerance(energy, calibration)
     line = fitted_line_at(energy, families, calibration, counts, peak["counts"])
     if line is not None:
-        tol = energy_tolerance(energy, calibration)
-        (e_line, e_main), *_ = (
+        e_line, e_main = next(
             (float(e), float(fam.main_energy))
             for fam in families
             for name, e in zip(fam.names, fam.energies)
@@ -270,7 +268,6 @@ def identify_peak(
         shape = abs(e_line - energy) > tol or abs(e_main - energy) <= tol
         cause = {"kind": "fitted line", "line": line}
         return {**cause, "shape": True} if shape else cause
-    tol = energy_tolerance(energy, calibration)
     excess = None if counts is None else peak["counts"]
     artefacts = artefact_candidates(energy, families, counts, excess, width=tol)
     artefacts += sum_peaks_at(energy, families, counts, excess, tol)
