@@ -174,7 +174,7 @@ def pile_up_family(first: Family, second: Family) -> ArtefactFamily:
     ('Cu_Ka_Cu_Ka_pileup', 16.08)
     >>> round(float(pile.weights.sum()), 6)
     1.0
-    >>> # Ka + Kb (8.05 + 8.9 keV) at twice the Kb fraction of Ka + Ka:
+    >>> # Ka + Kb (8.05 + 8.91 keV) is one of its lines:
     >>> bool(((pile.energies > 16.8) & (pile.energies < 17.1)).any())
     True
     """
