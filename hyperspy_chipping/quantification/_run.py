@@ -262,10 +262,8 @@ def compute_results(
         rows = max(1, 8 * BLOCK_ROWS // int(np.prod(spectra.chunksize[1:-1])))
         if spectra.chunksize[0] > rows:
             spectra = spectra.rechunk({0: rows}, method="tasks")
-        subset = spectra[calibration_subset(nav_shape)]
-        total = subset.sum(axis=tuple(range(len(nav_shape))), dtype=float)
         if solution is None:
-            solution = _solve_task(total / overlap(signal, nav_shape), prep, request)
+            solution = _solve_task(lazy_total(signal, prep), prep, request)
         solution = window_kfactors_task(solution, params)
         npix = da.from_array(n_pixels[..., None], chunks=spectra.chunks[:-1] + (1,))
         solved, lay, n_out = _packed_layout(request, prep, params, solution)
