@@ -29,6 +29,7 @@ import numpy as np
 from hyperspy.component import Component
 
 from hyperspy_chipping.fitting._design import background_basis
+from hyperspy_chipping.fitting._peak_shape import tail_excess
 from hyperspy_chipping.fitting._xray_families import SIGMA_PER_FWHM
 
 _SQRT2PI = np.sqrt(2 * np.pi)
@@ -37,10 +38,13 @@ _SQRT2PI = np.sqrt(2 * np.pi)
 class XrayLineFamily(Component):
     """A shell family of X-ray lines (e.g. La L) as one peak shape.
 
-    ``f(E) = A * sum_l w_l * G(E; E_l, sigma_l)`` with normalised Gaussians
-    and weights summing to 1, so that ``A`` is the intensity of the whole
-    family in counts. The line energies, weights and widths are fixed
-    attributes; only ``A`` is a (linear) parameter.
+    ``f(E) = A * sum_l w_l * P(E; E_l, sigma_l)`` with normalised line
+    shapes and weights summing to 1, so that ``A`` is the intensity of the
+    whole family in counts. ``P`` is a Gaussian, with the detector's
+    low-energy tail where the summed spectrum showed one (see
+    :mod:`hyperspy_chipping.fitting._peak_shape`). The line energies,
+    weights, widths and tail are fixed attributes; only ``A`` is a (linear)
+    parameter.
 
     Parameters
     ----------
@@ -54,6 +58,10 @@ class XrayLineFamily(Component):
         Chemical symbol.
     shell : str
         ``"K"``, ``"L"`` or ``"M"``.
+    tail_fraction : float, default 0
+        Fraction of each line's counts in its low-energy tail.
+    tail_slope : float, default 0.7
+        Decay length of the tail in units of the line's Gaussian sigma.
 
     Examples
     --------
@@ -68,7 +76,14 @@ class XrayLineFamily(Component):
     _id_name = "19bbfcbd-e5de-4981-b567-05e1fb54316a"
 
     def __init__(
-        self, energies=(1.0,), weights=(1.0,), fwhm=(0.1,), element="", shell="K"
+        self,
+        energies=(1.0,),
+        weights=(1.0,),
+        fwhm=(0.1,),
+        element="",
+        shell="K",
+        tail_fraction=0.0,
+        tail_slope=0.7,
     ):
         super().__init__(["A"], linear_parameter_list=["A"])
         weights = np.asarray(weights, dtype=float)
@@ -77,6 +92,8 @@ class XrayLineFamily(Component):
         self.fwhm = np.broadcast_to(np.asarray(fwhm, dtype=float), self.energies.shape)
         self.element = str(element)
         self.shell = str(shell)
+        self.tail_fraction = float(tail_fraction)
+        self.tail_slope = float(tail_slope)
         self.A.value = 1.0
         self.A.free = True
         for key, value in (
@@ -85,6 +102,8 @@ class XrayLineFamily(Component):
             ("fwhm", self.fwhm.tolist()),
             ("element", self.element),
             ("shell", self.shell),
+            ("tail_fraction", self.tail_fraction),
+            ("tail_slope", self.tail_slope),
         ):
             self._whitelist[key] = ("init", value)
 
@@ -99,8 +118,12 @@ class XrayLineFamily(Component):
 
     def _shape(self, x):
         sigma = self.fwhm * SIGMA_PER_FWHM
-        g = np.exp(-0.5 * ((x[..., None] - self.energies) / sigma) ** 2)
-        return (g / (sigma * _SQRT2PI)) @ self.weights
+        z = (x[..., None] - self.energies) / sigma
+        shape = np.exp(-0.5 * z**2) / _SQRT2PI
+        if self.tail_fraction > 0:
+            tail = tail_excess(z, self.tail_slope) / self.tail_slope
+            shape = (1 - self.tail_fraction) * shape + self.tail_fraction * tail
+        return (shape / sigma) @ self.weights
 
 
 class DetectorArtefact(XrayLineFamily):
@@ -121,6 +144,8 @@ class DetectorArtefact(XrayLineFamily):
         ``"escape"`` or ``"pile-up"``.
     parents : list of str
         The parent lines, e.g. ``["Ti_Ka"]``.
+    tail_fraction, tail_slope : float
+        As :class:`XrayLineFamily`.
 
     Examples
     --------
@@ -134,13 +159,28 @@ class DetectorArtefact(XrayLineFamily):
     _id_name = "6f1d2c3e-8a4b-4d6e-9f0a-2b7c5e1d3a94"
 
     def __init__(
-        self, energies=(1.0,), weights=(1.0,), fwhm=(0.1,), kind="escape", parents=()
+        self,
+        energies=(1.0,),
+        weights=(1.0,),
+        fwhm=(0.1,),
+        kind="escape",
+        parents=(),
+        tail_fraction=0.0,
+        tail_slope=0.7,
     ):
         parents = [str(p) for p in parents]
         element, shell = (
             (parents[0].split("_") + ["", "K"])[:2] if parents else ("", "K")
         )
-        super().__init__(energies, weights, fwhm, element, shell[:1] or "K")
+        super().__init__(
+            energies,
+            weights,
+            fwhm,
+            element,
+            shell[:1] or "K",
+            tail_fraction=tail_fraction,
+            tail_slope=tail_slope,
+        )
         self.kind = str(kind)
         self.parents = parents
         self._whitelist.pop("element", None)
@@ -163,6 +203,8 @@ class SiInternalFluorescence(DetectorArtefact):
     ----------
     energies, weights, fwhm : list of float
         As :class:`XrayLineFamily`: the lines of Si K.
+    tail_fraction, tail_slope : float
+        As :class:`XrayLineFamily`.
 
     Examples
     --------
@@ -177,9 +219,22 @@ class SiInternalFluorescence(DetectorArtefact):
 
     _id_name = "e1c0baa9-1038-45ac-86d6-9c524fd9f5ee"
 
-    def __init__(self, energies=(1.740,), weights=(1.0,), fwhm=(0.07,)):
+    def __init__(
+        self,
+        energies=(1.740,),
+        weights=(1.0,),
+        fwhm=(0.07,),
+        tail_fraction=0.0,
+        tail_slope=0.7,
+    ):
         super().__init__(
-            energies, weights, fwhm, "internal-fluorescence", ["Si_K_edge"]
+            energies,
+            weights,
+            fwhm,
+            "internal-fluorescence",
+            ["Si_K_edge"],
+            tail_fraction=tail_fraction,
+            tail_slope=tail_slope,
         )
         self._whitelist.pop("kind", None)
         self._whitelist.pop("parents", None)

@@ -32,6 +32,12 @@ from scipy.special import erf
 
 from hyperspy_chipping.fitting import _resolution as resolution
 from hyperspy_chipping.fitting import _xray_families as physics
+from hyperspy_chipping.fitting._peak_shape import (
+    TAIL_SLOPE_START,
+    tail_excess,
+    tail_excess_slopes,
+    tail_extent,
+)
 
 BACKGROUNDS = ("bremsstrahlung", "polynomial")
 #: Grid (keV) on which the detector efficiency is tabulated once: xraydb's
@@ -55,6 +61,11 @@ class Calibration:
     fano : float, default FIORI_NEWBURY_FANO
         Fano factor of the width model (see :mod:`._resolution`); the default,
         0.1171, is exspy's Fiori-Newbury width.
+    tail_fraction : float, default 0
+        Fraction of every line's counts in its low-energy tail (see
+        :mod:`._peak_shape`); 0 for Gaussian peaks.
+    tail_slope : float, default 0.7
+        Decay length of the tail, in units of the line's Gaussian sigma.
 
     Examples
     --------
@@ -67,6 +78,8 @@ class Calibration:
     scale: float
     fwhm_mnka: float
     fano: float = resolution.FIORI_NEWBURY_FANO
+    tail_fraction: float = 0.0
+    tail_slope: float = TAIL_SLOPE_START
 
     def centres(self, channels) -> np.ndarray:
         """Channel centres (keV) of the channel indices `channels`."""
@@ -138,12 +151,17 @@ def peak_columns(families, calibration: Calibration, channels, exspy_like=False)
     if lines is None:
         return out
     c, e, s, half = lines["centres"], lines["energy"], lines["sigma"], lines["half"]
+    f, r = calibration.tail_fraction, calibration.tail_slope
     if exspy_like:
         shape = np.exp(-0.5 * ((c - e) / s) ** 2) / (s * np.sqrt(2 * np.pi))
         shape *= calibration.scale
     else:
         root = s * np.sqrt(2)
         shape = 0.5 * (erf((c + half - e) / root) - erf((c - half - e) / root))
+        if f > 0:  # the low-energy tail (_peak_shape)
+            shape += f * (
+                tail_excess((c + half - e) / s, r) - tail_excess((c - half - e) / s, r)
+            )
     inside = lines["inside"]
     flat = (lines["index"] * len(families) + lines["column"])[inside]
     out += np.bincount(
@@ -152,13 +170,18 @@ def peak_columns(families, calibration: Calibration, channels, exspy_like=False)
     return out
 
 
-def _line_windows(families, calibration: Calibration, channels):
+def _line_windows(families, calibration: Calibration, channels, tail=None):
     """Every line of `families` over the channels within 7 sigma of it.
 
-    (Beyond 7 sigma a line's channel area is below 1e-11.) Returns (n_lines,
+    (Beyond 7 sigma a line's channel area is below 1e-11.) With a low-energy
+    tail (`tail`, by default where the calibration has one), the window
+    reaches as far below the line as the tail does. Returns (n_lines,
     window) arrays, so that all lines are evaluated at once, or None if there
     is no line or no channel.
     """
+    if tail is None:
+        tail = calibration.tail_fraction > 0
+    below = max(7.0, tail_extent(calibration.tail_slope)) if tail else 7.0
     centres = calibration.centres(channels)
     if not families or not centres.size:
         return None
@@ -189,7 +212,7 @@ def _line_windows(families, calibration: Calibration, channels):
     e = np.concatenate(energies)[:, None]
     s = np.concatenate(fwhms)[:, None] * physics.SIGMA_PER_FWHM
     half = calibration.scale / 2
-    lo = np.searchsorted(centres, e[:, 0] - 7 * s[:, 0] - half)
+    lo = np.searchsorted(centres, e[:, 0] - below * s[:, 0] - half)
     hi = np.searchsorted(centres, e[:, 0] + 7 * s[:, 0] + half)
     index = lo[:, None] + np.arange(max(int((hi - lo).max()), 1))
     inside = index < hi[:, None]
@@ -231,8 +254,9 @@ def peak_model_derivatives(families, calibration: Calibration, channels, amplitu
     Returns
     -------
     numpy.ndarray
-        (n_channels, 4): d/d offset (per keV), d/d scale (per keV),
-        d/d ``fwhm_mnka`` (per eV) and d/d ``fano``.
+        (n_channels, 6): d/d offset (per keV), d/d scale (per keV),
+        d/d ``fwhm_mnka`` (per eV), d/d ``fano``, d/d ``tail_fraction`` and
+        d/d ``tail_slope``.
 
     Examples
     --------
@@ -245,17 +269,28 @@ def peak_model_derivatives(families, calibration: Calibration, channels, amplitu
     >>> numeric = (peak_columns([fam], shifted, ch) - peak_columns([fam], cal, ch))
     >>> bool(np.allclose(d[:, 0], numeric[:, 0] / 1e-6, atol=1e-3))
     True
+    >>> cal = Calibration(0.0, 0.01, 130.0, tail_fraction=0.2, tail_slope=0.7)
+    >>> d = peak_model_derivatives([fam], cal, ch, np.array([1.0]))
+    >>> steeper = Calibration(0.0, 0.01, 130.0, tail_fraction=0.2, tail_slope=0.7001)
+    >>> numeric = peak_columns([fam], steeper, ch) - peak_columns([fam], cal, ch)
+    >>> bool(np.allclose(d[:, 5], numeric[:, 0] / 1e-4, atol=1e-3))
+    True
     """
-    out = np.zeros((np.size(channels), 4))
-    lines = _line_windows(families, calibration, channels)
+    out = np.zeros((np.size(channels), 6))
+    lines = _line_windows(families, calibration, channels, tail=True)
     if lines is None:
         return out
     c, e, s, half = lines["centres"], lines["energy"], lines["sigma"], lines["half"]
+    f, r = calibration.tail_fraction, calibration.tail_slope
     k = lines["channel"]
     upper, lower = c + half - e, c - half - e
+    # d/dE of the cumulative line shape at both channel edges: the
+    # Gaussian's density plus f times the tail excess's slope.
+    tail_up, dr_up = tail_excess_slopes(upper / s, r)
+    tail_lo, dr_lo = tail_excess_slopes(lower / s, r)
     norm = 1.0 / (s * np.sqrt(2 * np.pi))
-    pdf_up = norm * np.exp(-0.5 * (upper / s) ** 2)
-    pdf_lo = norm * np.exp(-0.5 * (lower / s) ** 2)
+    pdf_up = norm * np.exp(-0.5 * (upper / s) ** 2) + f * tail_up / s
+    pdf_lo = norm * np.exp(-0.5 * (lower / s) ** 2) + f * tail_lo / s
     scale = lines["weight"] * np.asarray(amplitudes, float)[lines["column"]]
     width = -(upper * pdf_up - lower * pdf_lo) / s
     parts = (
@@ -263,6 +298,8 @@ def peak_model_derivatives(families, calibration: Calibration, channels, amplitu
         pdf_up * (k + 0.5) - pdf_lo * (k - 0.5),
         width * lines["dsigma"][..., 0],
         width * lines["dsigma"][..., 1],
+        tail_excess(upper / s, r) - tail_excess(lower / s, r),
+        f * (dr_up - dr_lo),
     )
     inside = lines["inside"]
     index = lines["index"][inside]

@@ -72,12 +72,16 @@ def fit_model(signal):
             list(fam["weights"]),
             (np.asarray(fam["fwhm"]) * stretch / factor).tolist(),
         )
+        tail = {
+            "tail_fraction": float(cal.get_item("tail_fraction", 0.0)),
+            "tail_slope": float(cal.get_item("tail_slope", 0.7)),
+        }
         if fam.get_item("kind") == SiInternalFluorescence().kind:
-            comp = SiInternalFluorescence(*shape)
+            comp = SiInternalFluorescence(*shape, **tail)
         elif "kind" in fam:  # a detector artefact of fitted lines
-            comp = DetectorArtefact(*shape, fam["kind"], list(fam["parents"]))
+            comp = DetectorArtefact(*shape, fam["kind"], list(fam["parents"]), **tail)
         else:
-            comp = XrayLineFamily(*shape, *split_xray_line(key))
+            comp = XrayLineFamily(*shape, *split_xray_line(key), **tail)
         comp.name = key
         components.append(comp)
     lo, hi = q.energy_range

@@ -76,6 +76,23 @@ MAIN_LINES: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {"K": ("Ka1", "Ka2"), "L": ("La1", "La2"), "M": ("Ma",)}
 )
 
+#: Valence-band L emission that xraydb (Elam et al.) lacks: for Ca and Sc the
+#: L3-M4,5 (Lα1,2) and L2-M4 (Lβ1) lines end on the 3d level, empty in the
+#: free atom the tables describe, yet in a solid they are the strongest L
+#: lines (a Ca L peak at 0.34 keV, where xraydb has no line). Energies (keV)
+#: from the X-ray Data Booklet (LBNL, Table 1-2, after Bearden 1967).
+VALENCE_L_LINES: Mapping[str, Mapping[str, tuple[str, float]]] = MappingProxyType(
+    {
+        "Ca": MappingProxyType({"L3": ("La1", 0.3413), "L2": ("Lb1", 0.3449)}),
+        "Sc": MappingProxyType({"L3": ("La1", 0.3954), "L2": ("Lb1", 0.3996)}),
+    }
+)
+#: Share of a subshell's radiative decays that end on the valence band,
+#: taken from Ti, the lightest element xraydb gives these lines for (L3:
+#: Lα1,2 0.901 against Lℓ 0.099; L2: Lβ1 0.919 against Lη 0.081). The
+#: sub-line ratios are refined on the summed spectrum within wide bounds.
+VALENCE_L_SHARE: Mapping[str, float] = MappingProxyType({"L3": 0.901, "L2": 0.919})
+
 #: Subshells of each family with their occupancies.
 _SUBSHELLS: Mapping[str, tuple[tuple[str, int], ...]] = MappingProxyType(
     {
@@ -357,6 +374,32 @@ def _fluorescence_yields(
     return yields
 
 
+def subshell_lines(element: str, level: str) -> dict[str, tuple[float, float]]:
+    """Radiative lines of one subshell: ``{name: (energy keV, relative rate)}``.
+
+    xraydb's lines at or above :data:`LOW_ENERGY_CUTOFF`, with the valence-band
+    lines of :data:`VALENCE_L_LINES` added where xraydb lacks them.
+
+    Examples
+    --------
+    >>> from hyperspy_chipping.fitting._xray_families import subshell_lines
+    >>> {n: round(e, 4) for n, (e, _) in subshell_lines("Ca", "L3").items()}
+    {'Ll': 0.3019, 'La1': 0.3413}
+    """
+    lines = {
+        name: (line.energy / 1000.0, line.intensity)
+        for name, line in (xraydb.xray_lines(element, level) or {}).items()
+        if line.energy / 1000.0 >= LOW_ENERGY_CUTOFF
+    }
+    valence = VALENCE_L_LINES.get(element, {}).get(level)
+    if valence is not None and lines:
+        share = VALENCE_L_SHARE[level]
+        total = sum(rate for _, rate in lines.values())
+        lines = {n: (e, r / total * (1 - share)) for n, (e, r) in lines.items()}
+        lines[valence[0]] = (valence[1], share)
+    return lines
+
+
 def _generated_lines(
     element: str,
     family: str,
@@ -366,12 +409,7 @@ def _generated_lines(
     """Generated yield per atom and (name, energy keV, yield) of each line."""
     per_level = {}
     for level, _ in subshells:
-        lines = xraydb.xray_lines(element, level) or {}
-        lines = {
-            name: line
-            for name, line in lines.items()
-            if line.energy / 1000.0 >= LOW_ENERGY_CUTOFF
-        }
+        lines = subshell_lines(element, level)
         if lines:
             per_level[level] = lines
     if not per_level:
@@ -380,13 +418,11 @@ def _generated_lines(
     omega = _fluorescence_yields(element, subshells, set(per_level))
     out = []
     for level, lines in per_level.items():
-        total = sum(line.intensity for line in lines.values())
+        total = sum(intensity for _, intensity in lines.values())
         emitted = vac[level] * omega[level]
-        for name, line in lines.items():
+        for name, (energy, intensity) in lines.items():
             if emitted > 0:
-                out.append(
-                    (name, line.energy / 1000.0, emitted * line.intensity / total)
-                )
+                out.append((name, energy, emitted * intensity / total))
     return sum(y for _, _, y in out), out
 
 

@@ -103,6 +103,7 @@ from hyperspy_chipping.fitting._xray_families import (
     _SUBSHELLS,
     LOW_ENERGY_CUTOFF,
     _fluorescence_yields,
+    subshell_lines,
 )
 from hyperspy_chipping.kfactors._tables import KFactors
 
@@ -284,10 +285,7 @@ def _family_terms_uncached(
                 vac[final] += p * vac[initial]
     lines = {}
     for level in levels:
-        found = xraydb.xray_lines(element, level) or {}
-        found = {
-            n: x for n, x in found.items() if x.energy / 1000.0 >= LOW_ENERGY_CUTOFF
-        }
+        found = subshell_lines(element, level)
         if found:
             lines[level] = found
     if not lines:
@@ -297,8 +295,7 @@ def _family_terms_uncached(
         omega["K"] = hubbell_k_yield(element)
     weights, line_energies = [], []
     for level, found in lines.items():
-        rates = np.array([x.intensity for x in found.values()])
-        energies = np.array([x.energy for x in found.values()]) / 1000.0
+        energies, rates = np.array(list(found.values())).T
         eff = tabulated_efficiency(energies)
         weights.append(vac[level] * omega[level] * rates * eff / rates.sum())
         line_energies.append(energies)

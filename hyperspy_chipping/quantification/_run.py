@@ -466,6 +466,8 @@ def store_results(signal, request, results):
                 "energy_resolution_MnKa": float(cal.fwhm_mnka),
                 "fano_factor": float(cal.fano),
                 "electronic_noise": float(cal.noise),
+                "tail_fraction": float(cal.tail_fraction),
+                "tail_slope": float(cal.tail_slope),
             },
             "families": [f.key for f in solution["families"]],
             "auto_elements": list(solution["summed_fit"].get("auto_elements", [])),

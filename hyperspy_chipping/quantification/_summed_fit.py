@@ -108,7 +108,11 @@ def summed_fit_report(
     mu = np.asarray(model, dtype=float)
     valid = mu > 0
     dof = max(int(valid.sum()) - n_parameters, 1)
-    chi2 = float(np.sum((y[valid] - mu[valid]) ** 2 / mu[valid]) / dof)
+    # Pearson's statistic, the Poisson variance floored at one count: where
+    # the model is ~0 (the continuum at the beam energy) one count would
+    # otherwise weigh like millions.
+    var = np.maximum(mu[valid], 1.0)
+    chi2 = float(np.sum((y[valid] - mu[valid]) ** 2 / var) / dof)
     residual = y - np.clip(mu, 0, None)
     weights = 1.0 / variance(mu)
     features = []
