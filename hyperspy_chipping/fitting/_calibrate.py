@@ -159,6 +159,10 @@ NOISE_FLOOR = 1.0
 #: with Gaussian peaks, a model still missing its refined detector entrance
 #: gained up to 30 x; real detectors' tails gain 200-400 x (JEOL, Bruker).
 TAIL_MIN_GAIN = 100.0
+#: The tail is fitted only if a first Gauss-Newton step into it gains this
+#: fraction of TAIL_MIN_GAIN (it spares most fits of Gaussian peaks a
+#: second refinement).
+TAIL_SCREEN = 0.25
 #: The Fano term of FWHM_MnKa**2 per unit of F (eV**2).
 _FANO_TERM_MNKA = resolution.FANO_SLOPE * resolution.MNKA_ENERGY * 1000.0
 
@@ -275,6 +279,11 @@ def _refine_with_tail(y, w, start, lo, hi, fit, window):
         *fit,
         window=window,
     )
+    threshold = TAIL_MIN_GAIN * max(gaussian[1] / max(y.size - 6, 1), 1.0)
+    free = (np.asarray(lo) < np.asarray(hi))[:5]  # r: no slope at no tail
+    gain = _tail_gain(y, w, gaussian[0], fit, window, free)
+    if gain < TAIL_SCREEN * threshold:
+        return gaussian[0]  # a Gauss-Newton step into a tail gains too little
     begin = start if start.tail_fraction > 0 else gaussian[0]
     tailed = _levenberg_marquardt(y, w, begin, lo, hi, *fit, window=window)
     if tailed[0].tail_fraction <= 0 or tailed[1] >= gaussian[1]:
@@ -283,6 +292,40 @@ def _refine_with_tail(y, w, start, lo, hi, fit, window):
     if gaussian[1] - tailed[1] < TAIL_MIN_GAIN * max(reduced, 1.0):
         return gaussian[0]
     return tailed[0]
+
+
+def _tail_gain(y, w, calibration, fit, window, free):
+    """Chi-squared a first Gauss-Newton step into a tail would gain.
+
+    At `calibration` (Gaussian peaks), with the amplitudes projected out
+    and the other `free` parameters (offset, gain, width) following, as in
+    the fit.
+    """
+    families, channels, background, order, beam_energy = fit
+    a = design_matrix(
+        families, calibration, channels, background, order, beam_energy, window=window
+    )
+    coef, solve = _wls(a, y, w)
+    residual = np.sqrt(w) * (y - a @ coef)
+    jac = _projected_jacobian(calibration, a, coef, solve, w, fit, window)
+    jac = jac[:, np.flatnonzero(free)]
+    gradient = jac.T @ residual
+    return float(gradient @ np.linalg.pinv(jac.T @ jac) @ gradient)
+
+
+def _projected_jacobian(cal, a, coef, solve, w, fit, window):
+    """Derivatives of the weighted residual with respect to the calibration.
+
+    Kaufman's variable projection: the model's change, less what the
+    linear amplitudes absorb.
+    """
+    families, channels, background, _, beam_energy = fit
+    n_peaks = len(families)
+    slope = peak_model_derivatives(families, cal, channels, coef[:n_peaks])
+    slope[:, :2] += _background_derivatives(
+        a[:, n_peaks:] @ coef[n_peaks:], cal, channels, background, beam_energy, window
+    )
+    return -np.sqrt(w)[:, None] * (slope - a @ solve(a.T @ (w[:, None] * slope)))
 
 
 def _bounds(calibration):
@@ -381,20 +424,10 @@ def _levenberg_marquardt(
     )
     fixed = np.asarray(lo) >= np.asarray(hi)
     state, damping = evaluate(q), 1e-3
-    n_peaks = len(families)
     for _ in range(max_iterations):
         cal, a, coef, solve, residual, cost = state
-        slope = peak_model_derivatives(families, cal, channels, coef[:n_peaks])
-        slope[:, :2] += _background_derivatives(
-            a[:, n_peaks:] @ coef[n_peaks:],
-            cal,
-            channels,
-            background,
-            beam_energy,
-            window,
-        )
-        # Kaufman: the model's change, less what the amplitudes absorb.
-        jac = -sqrt_w[:, None] * (slope - a @ solve(a.T @ (w[:, None] * slope)))
+        fit = (families, channels, background, order, beam_energy)
+        jac = _projected_jacobian(cal, a, coef, solve, w, fit, window)
         jac[:, fixed] = 0.0  # a parameter whose bounds meet is held
         normal, gradient = jac.T @ jac, jac.T @ residual
         diagonal = np.diag(normal).copy()
