@@ -50,6 +50,11 @@ from hyperspy_chipping.fitting._model import model_definition
 from hyperspy_chipping.fitting._peak_search import search_unnamed_elements
 from hyperspy_chipping.fitting._refine import refine_line_weights
 from hyperspy_chipping.fitting._response import refine_window, scaled_families
+from hyperspy_chipping.quantification._beyond_range import (
+    merged_reports,
+    refine_ratios_beyond,
+    widened_range,
+)
 from hyperspy_chipping.quantification._hidden import add_hidden_elements, summed_refit
 from hyperspy_chipping.quantification._summed_fit import (
     summed_fit_report,
@@ -280,15 +285,27 @@ def prepare_model(
                 f"outside the fit range {lo:.2f}-{hi:.2f} keV or is not excited "
                 f"at {beam_energy} kV."
             )
-    channels = np.arange(size)
-    energies = offset + scale * channels
-    channels = channels[(energies >= lo) & (energies <= hi)]
     fwhm0 = float(
         md.get_item(
             "Acquisition_instrument.TEM.Detector.EDS.energy_resolution_MnKa", 130.0
         )
     )
+    wide = (lo, hi)
+    if energy_range is not None and model != "exspy":
+        # Lines of the families outside the user's range: their ratios are
+        # refined on the summed spectrum over a widened range (_beyond_range).
+        bounds = (max(LOWEST_ENERGY, axis_lo), min(axis_hi, beam_energy))
+        wide = widened_range(
+            families, lo, hi, bounds, Calibration(offset, scale, fwhm0)
+        )
+    channels = np.arange(size)
+    energies = offset + scale * channels
+    channels = channels[(energies >= min(lo, wide[0])) & (energies <= max(hi, wide[1]))]
+    inside = (energies[channels] >= lo) & (energies[channels] <= hi)
+    first, count = int(np.argmax(inside)), int(inside.sum())
     return {
+        # The user's range within the channels summed (None: all of them).
+        "inner": None if count == channels.size else slice(first, first + count),
         "families": families,
         "calibration": Calibration(offset, scale, fwhm0),
         "channels": channels,
@@ -351,6 +368,10 @@ def _solve_model(total, prep, refine=True):
     args = (prep["background"], prep["background_order"], prep["beam_energy"])
     report = {}
     trim = slice(None)
+    wide = None
+    if prep.get("inner") is not None:  # the fit's channels within those summed
+        wide, trim = (total, channels), prep["inner"]
+        channels, total = channels[trim], total[trim]
     if prep.get("auto_start"):
         start = spectrum_start(
             total,
@@ -424,9 +445,15 @@ def _solve_model(total, prep, refine=True):
             )
             families = scaled_families(families, window)
         if refine:
+            if wide is not None:
+                families, beyond = refine_ratios_beyond(
+                    *wide, cal, families, args, window
+                )
             families, report = refine_line_weights(
                 total, channels, cal, families, *args, weights, window=window
             )
+            if wide is not None:
+                report = merged_reports(beyond, report)
             # Weights and model of the summed spectrum with the refined shapes.
             cal, weights, model_sum = calibrate(
                 total, channels, cal, families, *args, refine=False, window=window

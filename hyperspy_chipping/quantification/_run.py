@@ -189,10 +189,11 @@ def parse_request(signal, kfactors, **options):
         auto_elements=options.get("auto_elements", True),
     )
     n_terms = len(prep["families"]) + int(order) + 1
-    if len(prep["channels"]) <= n_terms:
+    n_fit = len(prep["channels"][prep.get("inner") or slice(None)])
+    if n_fit <= n_terms:
         lo, hi = prep["energy_range"]
         raise ValueError(
-            f"The fit range {lo:.3f}-{hi:.3f} keV holds {len(prep['channels'])} "
+            f"The fit range {lo:.3f}-{hi:.3f} keV holds {n_fit} "
             f"channels, not more than the {n_terms} terms of the model "
             f"({len(prep['families'])} line families and a background of order "
             f"{order}): widen `energy_range` or lower `background_order`."

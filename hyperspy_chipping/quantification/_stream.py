@@ -143,7 +143,11 @@ def _stream_block(
     # The fit's counts (a column of the packed results) are those of the
     # channels it kept: the others are added for the counts over all.
     solution = args[0]
-    counted = fit.start + (solution.get("trim", slice(None)).start or 0), fit.stop
+    trim = solution.get("trim", slice(None))
+    counted = (
+        fit.start + (trim.start or 0),
+        fit.stop if trim.stop is None else fit.start + trim.stop,
+    )
     column = layout(len(solution["rows"]), 1, False)["counts"].start
     out = None  # the block's results, written band by band (no concatenation)
     for i0 in range(0, ny, band):
