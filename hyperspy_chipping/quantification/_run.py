@@ -337,7 +337,8 @@ def _solve_task(total, prep, request):
     The spectrum is handed over unoptimised: an optimised copy would hold the
     source reads under other keys, and every chunk be read twice.
     """
-    (total,) = total.to_delayed(optimize_graph=False).ravel()
+    # One chunk: a reader may chunk the energy axis (JEOL .pts, lazily).
+    (total,) = total.rechunk(-1).to_delayed(optimize_graph=False).ravel()
     return dask.delayed(solve_model)(total, prep, request["refine"])
 
 

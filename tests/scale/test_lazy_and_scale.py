@@ -249,3 +249,21 @@ def test_per_pixel_windows_see_counts_not_overlaps(demo, lazy):
     assert list(q.auto_elements) == []
     assert 0.8 < q.Summed_fit.chi2_red < 1.3
     assert df["at_O"].median() == pytest.approx(60, abs=1.5)
+
+
+@pytest.mark.parametrize("step", [None, 1])
+def test_energy_axis_in_several_chunks(demo, step):
+    # A reader may chunk the energy axis too (rosettasciio's JEOL .pts,
+    # lazily): the summed spectrum then came in several chunks and the model
+    # could not be solved on it.
+    k = demo.metadata.Simulation.kfactors.as_dictionary()
+    lazy = demo.as_lazy()
+    lazy.data = lazy.data.rechunk((30, 45, 512))
+    assert lazy.data.numblocks[-1] > 1
+    chips = lazy.chip(15) if step is None else lazy.chip(9, step=step)
+    chips.quantify_chips(k)
+    eager = demo.chip(15) if step is None else demo.chip(9, step=step)
+    eager.quantify_chips(k)
+    np.testing.assert_allclose(
+        chips.to_dataframe()["at_La"], eager.to_dataframe()["at_La"], rtol=1e-5
+    )
