@@ -48,8 +48,9 @@ class ChipPrecisionMixin:
 
         Parameters
         ----------
-        kfactors : dict or list of float
-            As :meth:`quantify_chips` takes them.
+        kfactors : dict, list of float, str or os.PathLike
+            As :meth:`quantify_chips` takes them: a dict or list,
+            ``"theoretical"`` or the path of a k-factor table.
         sizes : list of int or list of tuple of int
             Chip sizes to compare, in pixels: ints for square chips, or
             pairs (x, y).
@@ -106,8 +107,16 @@ class ChipPrecisionMixin:
         >>> bool(abs(df.at_La_std[0] / df.at_La_std[1] - 2) < 0.05)
         True
         """
+        from hyperspy_chipping.kfactors._named import resolve_kfactors
         from hyperspy_chipping.quantification._precision import estimate_precision
 
+        kfactors, intensity = resolve_kfactors(
+            self,
+            kfactors,
+            intensity=intensity,
+            energy_range=energy_range,
+            method=method,
+        )
         return estimate_precision(
             self,
             kfactors,

@@ -16,6 +16,7 @@
 # along with hyperspy_chipping. If not, see <https://www.gnu.org/licenses/#GPL>.
 """Chip-size advice: the predicted spread is the spread of real chips."""
 
+import warnings
 import numpy as np
 import pytest
 
@@ -67,6 +68,35 @@ def test_where_selects_the_phase(lazy):
     # SrTiO3: no La, no Fe; Sr and Ti at 20 at % within the region's noise.
     assert df.at_Sr[0] == pytest.approx(20, abs=1.5)
     assert df.at_La[0] < 1.5
+
+
+def test_theoretical_kfactors_as_quantify_chips_takes_them():
+    # "theoretical" (and a table's path) are accepted as quantify_chips
+    # accepts them: the same prediction as the k-factors they stand for.
+    from hyperspy_chipping.kfactors import theoretical_kfactors
+
+    s = sto_lfo_cross_section((40, 40), seed=2)
+    s.set_signal_type("EDS_TEM_chipped")
+    sto = s.metadata.Simulation.phase_map == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        named = s.estimate_chip_precision("theoretical", [10], where=sto)
+    lines = sorted(s.metadata.Sample.xray_lines)
+    table = dict(theoretical_kfactors(lines, 300.0))
+    explicit = s.estimate_chip_precision(table, [10], where=sto)
+    np.testing.assert_allclose(named.at_Sr, explicit.at_Sr, rtol=1e-6)
+    # The demo was drawn with k-factors of its own (Sr 1.8), not the
+    # theory's (3.3): the prediction follows the k-factors it is given, as
+    # quantify_chips("theoretical") of the SrTiO3 chips does.
+    chips = s.chip(10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        chips.quantify_chips("theoretical")
+    df = chips.to_dataframe()
+    pure = [sto[r.y0 : r.y1, r.x0 : r.x1].all() for r in df.itertuples()]
+    assert named.at_Sr[0] == pytest.approx(df[np.array(pure)].at_Sr.mean(), rel=0.01)
+    with pytest.raises(TypeError, match=r"`kfactors` must be .* got str 'theory'"):
+        s.estimate_chip_precision("theory", [10])
 
 
 @pytest.mark.parametrize(
