@@ -17,6 +17,7 @@
 """Chip-size advice: the predicted spread is the spread of real chips."""
 
 import warnings
+
 import numpy as np
 import pytest
 
