@@ -14,7 +14,7 @@
 #
 # You should have received a copy of the GNU General Public License
 # along with hyperspy_chipping. If not, see <https://www.gnu.org/licenses/#GPL>.
-"""The low-energy tail of a detector's peaks.
+"""Line shapes: Gaussian peaks with the detector's low-energy tail.
 
 Charge created near the entrance of the crystal, or trapped on its way to
 the anode, is partly lost: a fraction of the photons of a line is counted
@@ -30,12 +30,19 @@ With ``z = (E - E0) / sigma``, the cumulative distribution of ``T`` is
 ``X(z) = exp(z / r + 1 / (2 r**2)) Phi(-z - 1 / r)``, so a line's area in a
 channel is the Gaussian's plus ``f`` times the change of ``X`` across it, and
 its density ``(1 - f) g + f X / (r sigma)``.
+
+:func:`peak_columns` integrates every line of the model over the channels
+(the design matrix's peak columns); :func:`peak_model_derivatives` gives
+their analytic derivatives with respect to the calibration.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import log_ndtr
+from scipy.special import erf, log_ndtr
+
+from hyperspy_chipping.fitting import _resolution as resolution
+from hyperspy_chipping.fitting._xray_families import SIGMA_PER_FWHM
 
 #: Bounds of the refined tail: fraction of a line's counts in the tail and
 #: decay length in units of the Gaussian sigma. Measured on real detectors
@@ -94,3 +101,199 @@ def tail_excess_slopes(z, slope) -> tuple[np.ndarray, np.ndarray]:
 def tail_extent(slope) -> float:
     """How far below a line, in sigma, its tail reaches (to 1e-7 of its area)."""
     return -np.log(_TAIL_PRECISION) * slope + 0.5 / slope
+
+
+def peak_columns(families, calibration, channels, exspy_like=False):
+    """One column per family: its expected counts per channel, unit area.
+
+    Parameters
+    ----------
+    families : list of Family
+        The families.
+    calibration : Calibration
+        Energy axis and resolution.
+    channels : numpy.ndarray
+        Indices of the channels in the fit.
+    exspy_like : bool, default False
+        Evaluate each Gaussian at the channel centre times the channel width,
+        as HyperSpy's ``Gaussian`` on a binned axis does, instead of
+        integrating it over the channel.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_channels, n_families).
+
+    Examples
+    --------
+    >>> from hyperspy_chipping.fitting._design import Calibration
+    >>> from hyperspy_chipping.fitting._families import Family
+    >>> fam = Family("Fe", "K", ("Ka",), np.array([6.4]), np.array([1.0]),
+    ...              np.array([True]))
+    >>> col = peak_columns([fam], Calibration(0.0, 0.01, 130.0), np.arange(2000))
+    >>> round(float(col.sum()), 6)
+    1.0
+    """
+    out = np.zeros((np.size(channels), len(families)))
+    lines = _line_windows(families, calibration, channels)
+    if lines is None:
+        return out
+    c, e, s, half = lines["centres"], lines["energy"], lines["sigma"], lines["half"]
+    f, r = calibration.tail_fraction, calibration.tail_slope
+    if exspy_like:
+        shape = np.exp(-0.5 * ((c - e) / s) ** 2) / (s * np.sqrt(2 * np.pi))
+        shape *= calibration.scale
+    else:
+        root = s * np.sqrt(2)
+        shape = 0.5 * (erf((c + half - e) / root) - erf((c - half - e) / root))
+        if f > 0:  # the low-energy tail (_peak_shape)
+            shape += f * (
+                tail_excess((c + half - e) / s, r) - tail_excess((c - half - e) / s, r)
+            )
+    inside = lines["inside"]
+    flat = (lines["index"] * len(families) + lines["column"])[inside]
+    out += np.bincount(
+        flat, weights=(lines["weight"] * shape)[inside], minlength=out.size
+    ).reshape(out.shape)
+    return out
+
+
+def _line_windows(families, calibration, channels, tail=None):
+    """Every line of `families` over the channels within 7 sigma of it.
+
+    (Beyond 7 sigma a line's channel area is below 1e-11.) With a low-energy
+    tail (`tail`, by default where the calibration has one), the window
+    reaches as far below the line as the tail does. Returns (n_lines,
+    window) arrays, so that all lines are evaluated at once, or None if there
+    is no line or no channel.
+    """
+    if tail is None:
+        tail = calibration.tail_fraction > 0
+    below = max(7.0, tail_extent(calibration.tail_slope)) if tail else 7.0
+    centres = calibration.centres(channels)
+    if not families or not centres.size:
+        return None
+    energies, fwhms, dfwhm, weights, column = [], [], [], [], []
+    for j, fam in enumerate(families):
+        used = np.asarray(fam.weights) != 0  # lines of weight 0 add nothing
+        e = np.asarray(fam.energies, float)[used]
+        if fam.fwhm is None:
+            fwhm = calibration.fwhm(e)
+            # d FWHM(E) / d FWHM(Mn Ka) (keV / eV) and d FWHM(E) / d F (keV)
+            dfwhm.append(
+                np.stack(
+                    resolution.fwhm_derivatives(
+                        e, calibration.fwhm_mnka, calibration.fano
+                    ),
+                    axis=1,
+                )
+            )
+        else:
+            fwhm = np.broadcast_to(np.asarray(fam.fwhm, float), used.shape)[used]
+            dfwhm.append(np.zeros((e.size, 2)))
+        energies.append(e)
+        fwhms.append(fwhm)
+        weights.append(np.asarray(fam.weights, float)[used])
+        column.append(np.full(e.shape, j))
+    if not sum(e.size for e in energies):
+        return None
+    e = np.concatenate(energies)[:, None]
+    s = np.concatenate(fwhms)[:, None] * SIGMA_PER_FWHM
+    half = calibration.scale / 2
+    lo = np.searchsorted(centres, e[:, 0] - below * s[:, 0] - half)
+    hi = np.searchsorted(centres, e[:, 0] + 7 * s[:, 0] + half)
+    index = lo[:, None] + np.arange(max(int((hi - lo).max()), 1))
+    inside = index < hi[:, None]
+    index = np.minimum(index, centres.size - 1)
+    return {
+        "centres": centres[index],
+        "channel": np.asarray(channels, dtype=float)[index],
+        "index": index,
+        "inside": inside,
+        "energy": e,
+        "sigma": s,
+        # (n_lines, 1, 2): d sigma / d fwhm_mnka, d sigma / d fano
+        "dsigma": np.concatenate(dfwhm)[:, None, :] * SIGMA_PER_FWHM,
+        "weight": np.concatenate(weights)[:, None],
+        "column": np.concatenate(column)[:, None],
+        "half": half,
+    }
+
+
+def peak_model_derivatives(families, calibration, channels, amplitudes):
+    """Derivatives of the summed peaks with respect to the calibration.
+
+    The peak part of a model, ``peak_columns(...) @ amplitudes``, depends on
+    the energy offset and channel width through the channel edges and on the
+    resolution through every line's width; this gives its analytic
+    derivatives, with the amplitudes held fixed.
+
+    Parameters
+    ----------
+    families : list of Family
+        The families.
+    calibration : Calibration
+        Energy axis and resolution.
+    channels : numpy.ndarray
+        Indices of the channels in the fit.
+    amplitudes : numpy.ndarray
+        One amplitude per family.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_channels, 6): d/d offset (per keV), d/d scale (per keV),
+        d/d ``fwhm_mnka`` (per eV), d/d ``fano``, d/d ``tail_fraction`` and
+        d/d ``tail_slope``.
+
+    Examples
+    --------
+    >>> from hyperspy_chipping.fitting._design import Calibration
+    >>> from hyperspy_chipping.fitting._families import Family
+    >>> fam = Family("Fe", "K", ("Ka",), np.array([6.4]), np.array([1.0]),
+    ...              np.array([True]))
+    >>> cal, ch = Calibration(0.0, 0.01, 130.0), np.arange(2000)
+    >>> d = peak_model_derivatives([fam], cal, ch, np.array([1.0]))
+    >>> shifted = Calibration(1e-6, 0.01, 130.0)
+    >>> numeric = (peak_columns([fam], shifted, ch) - peak_columns([fam], cal, ch))
+    >>> bool(np.allclose(d[:, 0], numeric[:, 0] / 1e-6, atol=1e-3))
+    True
+    >>> cal = Calibration(0.0, 0.01, 130.0, tail_fraction=0.2, tail_slope=0.7)
+    >>> d = peak_model_derivatives([fam], cal, ch, np.array([1.0]))
+    >>> steeper = Calibration(0.0, 0.01, 130.0, tail_fraction=0.2, tail_slope=0.7001)
+    >>> numeric = peak_columns([fam], steeper, ch) - peak_columns([fam], cal, ch)
+    >>> bool(np.allclose(d[:, 5], numeric[:, 0] / 1e-4, atol=1e-3))
+    True
+    """
+    out = np.zeros((np.size(channels), 6))
+    lines = _line_windows(families, calibration, channels, tail=True)
+    if lines is None:
+        return out
+    c, e, s, half = lines["centres"], lines["energy"], lines["sigma"], lines["half"]
+    f, r = calibration.tail_fraction, calibration.tail_slope
+    k = lines["channel"]
+    upper, lower = c + half - e, c - half - e
+    # d/dE of the cumulative line shape at both channel edges: the
+    # Gaussian's density plus f times the tail excess's slope.
+    tail_up, dr_up = tail_excess_slopes(upper / s, r)
+    tail_lo, dr_lo = tail_excess_slopes(lower / s, r)
+    norm = 1.0 / (s * np.sqrt(2 * np.pi))
+    pdf_up = norm * np.exp(-0.5 * (upper / s) ** 2) + f * tail_up / s
+    pdf_lo = norm * np.exp(-0.5 * (lower / s) ** 2) + f * tail_lo / s
+    scale = lines["weight"] * np.asarray(amplitudes, float)[lines["column"]]
+    width = -(upper * pdf_up - lower * pdf_lo) / s
+    parts = (
+        pdf_up - pdf_lo,
+        pdf_up * (k + 0.5) - pdf_lo * (k - 0.5),
+        width * lines["dsigma"][..., 0],
+        width * lines["dsigma"][..., 1],
+        tail_excess(upper / s, r) - tail_excess(lower / s, r),
+        f * (dr_up - dr_lo),
+    )
+    inside = lines["inside"]
+    index = lines["index"][inside]
+    for j, part in enumerate(parts):
+        out[:, j] = np.bincount(
+            index, weights=(scale * part)[inside], minlength=out.shape[0]
+        )
+    return out

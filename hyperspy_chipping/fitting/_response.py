@@ -399,3 +399,33 @@ def _parabola(costs: dict, n_channels: int) -> tuple[float, float]:
         return scale, float("inf")
     chi2_red = max(1.0, float(chi.min()) / max(1, n_channels - 1))
     return scale, float(np.sqrt(chi2_red / a))
+
+
+def response_metadata(window, window_fit) -> dict:
+    """What ``metadata.Chipping.Quantification.Detector_response`` holds.
+
+    The entrance `window` (see :func:`~._design.as_window`) and, when it was
+    refined, what :func:`refine_window` reported of the fit.
+
+    Examples
+    --------
+    >>> response_metadata(1.0, None)["dead_layer_nm"]
+    30.0
+    """
+    polymer, nitride, dead = as_window(window)
+    out = {
+        "window_scale": polymer,
+        "window": "polymer window thickness / nominal (300 nm polyimide)",
+        "nitride_nm": nitride,
+        "dead_layer_nm": dead,
+    }
+    if window_fit is not None:  # refined by refine_window
+        keys = ("window_scale", "nitride_nm", "dead_layer_nm")
+        for key, std in zip(keys, window_fit["std"]):
+            out[f"{key}_std"] = std
+        out["method"] = window_fit["method"]
+        out["significant"] = window_fit["significant"]
+        out["chi2"] = window_fit["chi2"]
+        out["chi2_nominal"] = window_fit["chi2_nominal"]
+        out["fit_channels"] = window_fit["n_channels"]
+    return out

@@ -37,7 +37,7 @@ from hyperspy_chipping.fitting._background import (
     nonnegative_continuum,
 )
 from hyperspy_chipping.fitting._calibrate import calibrate, design_matrix
-from hyperspy_chipping.fitting._design import Calibration, as_window, kev_per_unit
+from hyperspy_chipping.fitting._design import Calibration, kev_per_unit
 from hyperspy_chipping.fitting._families import (
     SHELLS,
     exspy_families,
@@ -49,7 +49,11 @@ from hyperspy_chipping.fitting._low_energy import spectrum_start
 from hyperspy_chipping.fitting._model import model_definition
 from hyperspy_chipping.fitting._peak_search import search_unnamed_elements
 from hyperspy_chipping.fitting._refine import refine_line_weights
-from hyperspy_chipping.fitting._response import refine_window, scaled_families
+from hyperspy_chipping.fitting._response import (
+    refine_window,
+    response_metadata,
+    scaled_families,
+)
 from hyperspy_chipping.quantification._beyond_range import (
     merged_reports,
     refine_ratios_beyond,
@@ -553,29 +557,8 @@ def _solve_model(total, prep, refine=True):
             families, cal, channels, args[0], args[2], shape, window
         ),
         unchecked=unchecked,
-        detector_response=_detector_response(window, window_fit),
+        detector_response=response_metadata(window, window_fit),
     )
-    return out
-
-
-def _detector_response(window, window_fit) -> dict:
-    """What the metadata says of the refined detector entrance."""
-    polymer, nitride, dead = as_window(window)
-    out = {
-        "window_scale": polymer,
-        "window": "polymer window thickness / nominal (300 nm polyimide)",
-        "nitride_nm": nitride,
-        "dead_layer_nm": dead,
-    }
-    if window_fit is not None:  # refined (fitting/_response.py)
-        keys = ("window_scale", "nitride_nm", "dead_layer_nm")
-        for key, std in zip(keys, window_fit["std"]):
-            out[f"{key}_std"] = std
-        out["method"] = window_fit["method"]
-        out["significant"] = window_fit["significant"]
-        out["chi2"] = window_fit["chi2"]
-        out["chi2_nominal"] = window_fit["chi2_nominal"]
-        out["fit_channels"] = window_fit["n_channels"]
     return out
 
 
