@@ -95,6 +95,24 @@ def test_streamed_windows_of_a_lazy_map(demo):
     _assert_same_table(_table(windows, k), expected)
 
 
+def test_streamed_windows_with_a_narrow_energy_range(demo):
+    # The summed spectrum spans the range widened to the families' lines
+    # beyond energy_range (Sr K beta above 15 keV); the streamed chips are
+    # fitted over energy_range only and their counts are over every channel.
+    k = {line: v for line, v in _kfactors(demo).items() if line != "O_Ka"}
+    del k["Sr_Ka"]
+    expected_chips = demo.chip(5, step=1, lazy_output=False)
+    expected_chips.quantify_chips(k, energy_range=(4.0, 15.0))
+    expected = expected_chips.to_dataframe()
+    windows = demo.chip(5, step=1, lazy_output=True)
+    windows.quantify_chips(k, energy_range=(4.0, 15.0))
+    df = windows.to_dataframe()
+    _assert_same_table(df, expected)
+    hand = expected_chips.data.reshape(-1, expected_chips.data.shape[-1]).sum(-1)
+    np.testing.assert_array_equal(df["counts"], hand)
+    assert list(windows.metadata.Chipping.Quantification.energy_range) == [4.0, 15.0]
+
+
 @pytest.mark.parametrize("kernel", ["box", "gaussian"])
 def test_big_endian_counts_give_the_same_windows(demo, kernel):
     # Some files store big-endian counts: the compiled window kernels read
