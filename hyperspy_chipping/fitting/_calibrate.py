@@ -281,34 +281,29 @@ def _refine_with_tail(y, w, start, lo, hi, fit, window):
         *fit,
         window=window,
     )
-    threshold = TAIL_MIN_GAIN * max(gaussian[1] / max(y.size - 6, 1), 1.0)
+    dof = max(y.size - 6, 1)
+    threshold = TAIL_MIN_GAIN * max(gaussian[-1] / dof, 1.0)
     free = (np.asarray(lo) < np.asarray(hi))[:5]  # r: no slope at no tail
-    gain = _tail_gain(y, w, gaussian[0], fit, window, free)
-    if gain < TAIL_SCREEN * threshold:
+    if _tail_gain(gaussian, w, fit, window, free) < TAIL_SCREEN * threshold:
         return gaussian[0]  # a Gauss-Newton step into a tail gains too little
     begin = start if start.tail_fraction > 0 else gaussian[0]
     tailed = _levenberg_marquardt(y, w, begin, lo, hi, *fit, window=window)
-    if tailed[0].tail_fraction <= 0 or tailed[1] >= gaussian[1]:
+    cal, cost = tailed[0], tailed[-1]
+    if cal.tail_fraction <= 0 or gaussian[-1] - cost < TAIL_MIN_GAIN * max(
+        cost / dof, 1.0
+    ):
         return gaussian[0]
-    reduced = tailed[1] / max(y.size - 6, 1)
-    if gaussian[1] - tailed[1] < TAIL_MIN_GAIN * max(reduced, 1.0):
-        return gaussian[0]
-    return tailed[0]
+    return cal
 
 
-def _tail_gain(y, w, calibration, fit, window, free):
+def _tail_gain(state, w, fit, window, free):
     """Chi-squared a first Gauss-Newton step into a tail would gain.
 
-    At `calibration` (Gaussian peaks), with the amplitudes projected out
-    and the other `free` parameters (offset, gain, width) following, as in
-    the fit.
+    At the end `state` of a fit with Gaussian peaks (see
+    :func:`_levenberg_marquardt`), with the amplitudes projected out and the
+    other `free` parameters (offset, gain, width) following, as in the fit.
     """
-    families, channels, background, order, beam_energy = fit
-    a = design_matrix(
-        families, calibration, channels, background, order, beam_energy, window=window
-    )
-    coef, solve = _wls(a, y, w)
-    residual = np.sqrt(w) * (y - a @ coef)
+    calibration, a, coef, solve, residual, _ = state
     jac = _projected_jacobian(calibration, a, coef, solve, w, fit, window)
     jac = jac[:, np.flatnonzero(free)]
     gradient = jac.T @ residual
@@ -399,7 +394,8 @@ def _levenberg_marquardt(
 ):
     """Fit the calibration within [lo, hi] by variable projection.
 
-    Returns the calibration and its cost (weighted sum of squares).
+    Returns the final state: the calibration, its design matrix, amplitudes,
+    normal-equation solver, weighted residual and cost (sum of squares).
     """
     sqrt_w = np.sqrt(w)
     tolerance = np.array(_TOLERANCE) * [start.scale, start.scale, 1, 1, 1, 1]
@@ -448,7 +444,7 @@ def _levenberg_marquardt(
         damping = max(damping / 10.0, 1e-9)
         if done:
             break
-    return state[0], state[-1]
+    return state
 
 
 def _background_derivatives(

@@ -144,12 +144,10 @@ def peak_columns(families, calibration, channels, exspy_like=False):
         shape = np.exp(-0.5 * ((c - e) / s) ** 2) / (s * np.sqrt(2 * np.pi))
         shape *= calibration.scale
     else:
-        root = s * np.sqrt(2)
-        shape = 0.5 * (erf((c + half - e) / root) - erf((c - half - e) / root))
-        if f > 0:  # the low-energy tail (_peak_shape)
-            shape += f * (
-                tail_excess((c + half - e) / s, r) - tail_excess((c - half - e) / s, r)
-            )
+        upper, lower = (c + half - e) / s, (c - half - e) / s  # channel edges
+        shape = 0.5 * (erf(upper / np.sqrt(2)) - erf(lower / np.sqrt(2)))
+        if f > 0:  # the low-energy tail
+            shape += f * (tail_excess(upper, r) - tail_excess(lower, r))
     inside = lines["inside"]
     flat = (lines["index"] * len(families) + lines["column"])[inside]
     out += np.bincount(
