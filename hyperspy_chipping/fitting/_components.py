@@ -29,7 +29,7 @@ import numpy as np
 from hyperspy.component import Component
 
 from hyperspy_chipping.fitting._design import background_basis
-from hyperspy_chipping.fitting._peak_shape import tail_excess
+from hyperspy_chipping.fitting._peak_shape import TAIL_SLOPE_START, tail_excess
 from hyperspy_chipping.fitting._xray_families import SIGMA_PER_FWHM
 
 _SQRT2PI = np.sqrt(2 * np.pi)
@@ -83,7 +83,7 @@ class XrayLineFamily(Component):
         element="",
         shell="K",
         tail_fraction=0.0,
-        tail_slope=0.7,
+        tail_slope=TAIL_SLOPE_START,
     ):
         super().__init__(["A"], linear_parameter_list=["A"])
         weights = np.asarray(weights, dtype=float)
@@ -166,7 +166,7 @@ class DetectorArtefact(XrayLineFamily):
         kind="escape",
         parents=(),
         tail_fraction=0.0,
-        tail_slope=0.7,
+        tail_slope=TAIL_SLOPE_START,
     ):
         parents = [str(p) for p in parents]
         element, shell = (
@@ -225,7 +225,7 @@ class SiInternalFluorescence(DetectorArtefact):
         weights=(1.0,),
         fwhm=(0.07,),
         tail_fraction=0.0,
-        tail_slope=0.7,
+        tail_slope=TAIL_SLOPE_START,
     ):
         super().__init__(
             energies,

@@ -32,6 +32,7 @@ from hyperspy_chipping.fitting._components import (
 )
 from hyperspy_chipping.fitting._design import detected_continuum, kev_per_unit
 from hyperspy_chipping.fitting._families import split_xray_line
+from hyperspy_chipping.fitting._peak_shape import TAIL_SLOPE_START
 
 
 def fit_model(signal):
@@ -74,7 +75,7 @@ def fit_model(signal):
         )
         tail = {
             "tail_fraction": float(cal.get_item("tail_fraction", 0.0)),
-            "tail_slope": float(cal.get_item("tail_slope", 0.7)),
+            "tail_slope": float(cal.get_item("tail_slope", TAIL_SLOPE_START)),
         }
         if fam.get_item("kind") == SiInternalFluorescence().kind:
             comp = SiInternalFluorescence(*shape, **tail)
