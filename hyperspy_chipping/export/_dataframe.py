@@ -21,6 +21,7 @@ from __future__ import annotations
 import dask.array as da
 import numpy as np
 import pandas as pd
+from hyperspy.misc.utils import DictionaryTreeBrowser
 
 from hyperspy_chipping.chipping._table import (
     _chipping,
@@ -74,13 +75,16 @@ def _plain(value):
     return value.as_dictionary() if hasattr(value, "as_dictionary") else value
 
 
-def dataframe_attrs(signal) -> dict:
+def dataframe_attrs(signal, quantification=None) -> dict:
     """What the table alone cannot say: energy axis, elements, chipping.
 
     Parameters
     ----------
     signal : hyperspy_chipping.signals.ChippedEDSSpectrum
         A chipped signal.
+    quantification : dict, optional
+        The quantification to describe, if not the one stored in the
+        signal's metadata (a large lazy chip set's, computed for its table).
 
     Returns
     -------
@@ -97,6 +101,8 @@ def dataframe_attrs(signal) -> dict:
         chipping.pop(key, None)
     chipping.pop("label_image", None)
     quant = md.get_item("Chipping.Quantification")
+    if quantification is not None:
+        quant = DictionaryTreeBrowser(quantification)
     attrs = {
         "hyperspy_chipping_version": __version__,
         "title": md.General.get_item("title", ""),
@@ -194,6 +200,63 @@ def quantification_columns(signal, data=None) -> dict[str, np.ndarray]:
     return cols
 
 
+def _table_select(lay: dict) -> dict:
+    """The packed result columns a table needs, for ``lazy_table_results``.
+
+    The float64 composition and intensity columns come as one array, in the
+    table's column order, so that the table holds them as one block (not a
+    copy: see :func:`_computed_columns`).
+    """
+
+    def columns(name):
+        return list(range(lay[name].start, lay[name].stop))
+
+    floats = []
+    for value in ("atomic_percent", "weight_percent", "intensities"):
+        for pair in zip(columns(value), columns(f"{value}_std")):
+            floats.extend(pair)
+    out = {
+        "table": (floats, np.float64),
+        "detection_limit_percent": (lay["detection_limit_percent"], np.float32),
+        "detected": (lay["detected"], bool),
+        "chi2_red": (lay["chi2_red"], np.float64),
+        "low_counts": (lay["low_counts"], bool),
+    }
+    if "mass_thickness" in lay:
+        out["mass_thickness"] = (lay["mass_thickness"], np.float64)
+    return out
+
+
+def _computed_columns(computed: dict) -> pd.DataFrame:
+    """The quantification columns of a table from :func:`_table_select`'s.
+
+    The columns, names and order of :func:`quantification_columns`. The
+    composition and intensity block becomes the table's without a copy: it
+    was computed for the table alone.
+    """
+    q = computed["quantification"]
+    elements, lines = list(q["elements"]), list(q["xray_lines"])
+    names = []
+    for prefix, labels in (("at", elements), ("wt", elements), ("I", lines)):
+        for label in labels:
+            names.extend([f"{prefix}_{label}", f"{prefix}_{label}_std"])
+    block = computed["table"]
+    floats = pd.DataFrame(block, columns=names, copy=False)
+    rest = {}
+    limit, detected = computed["detection_limit_percent"], computed["detected"]
+    for i, element in enumerate(elements):
+        rest[f"mdl_{element}"] = limit[:, i]
+        rest[f"detected_{element}"] = detected[:, i]
+    first = 4 * len(elements)  # the first intensity column
+    for i, element in enumerate(elements):
+        rest[f"negative_{element}"] = block[:, first + 2 * i] < 0
+    rest["chi2_red"] = computed["chi2_red"][:, 0]
+    rest["low_counts"] = computed["low_counts"][:, 0]
+    if "mass_thickness" in computed:
+        rest["mass_thickness"] = computed["mass_thickness"][:, 0]
+    return pd.concat([floats, pd.DataFrame(rest)], axis=1)
+
+
 def _image_columns(signal, images) -> tuple[dict, dict]:
     """``image_<name>`` columns of tiles, and their description for attrs."""
     from hyperspy_chipping.export._tiles import chip_tiles, tile_cells
@@ -245,7 +308,7 @@ def chips_to_dataframe(
     )
     n_channels = signal.axes_manager.signal_axes[0].size
     data = signal.data
-    counts = None
+    counts = computed = None
     if isinstance(data, da.Array):
         import contextlib
 
@@ -260,7 +323,7 @@ def chips_to_dataframe(
             if spectra:
                 data = data.compute()
             else:  # never hold every chip spectrum: counts and results only
-                counts = lazy_table_results(signal)
+                counts, computed = lazy_table_results(signal, _table_select)
                 data = None
     # The chip's index in the complete chip set: its identity after slicing.
     columns = {"chip_id": flat_chip_index(signal)}
@@ -269,12 +332,18 @@ def chips_to_dataframe(
         flat = np.asarray(data).reshape(-1, n_channels)
         counts = flat.sum(axis=1)
     columns["counts"] = counts
-    columns.update(
-        quantification_columns(signal, None if data is None else np.asarray(data))
-    )
-    # Copied (not ``copy=False``): some columns are views of the results
-    # stored in the signal, which an edit of the table must not reach.
-    df = pd.DataFrame(columns)
+    if computed is None:
+        columns.update(
+            quantification_columns(signal, None if data is None else np.asarray(data))
+        )
+        # Copied (not ``copy=False``): some columns are views of the results
+        # stored in the signal, which an edit of the table must not reach.
+        df = pd.DataFrame(columns)
+    else:  # every column was computed for this table alone: held, not copied
+        columns = {name: np.ascontiguousarray(v) for name, v in columns.items()}
+        df = pd.concat(
+            [pd.DataFrame(columns, copy=False), _computed_columns(computed)], axis=1
+        )
     if spectra:
         if spectrum_format == "array":
             df["spectrum"] = list(flat)
@@ -284,7 +353,9 @@ def chips_to_dataframe(
             df = pd.concat([df, pd.DataFrame(flat, columns=names)], axis=1)
     for name, cells in image_columns.items():
         df[name] = cells
-    df.attrs = dataframe_attrs(signal)
+    df.attrs = dataframe_attrs(
+        signal, None if computed is None else computed["quantification"]
+    )
     if image_attrs:
         df.attrs["images"] = image_attrs
     return df

@@ -430,31 +430,12 @@ def _n_components(prep):
     return len(prep["families"]) + int(prep["chip_background_order"]) + 1
 
 
-def store_results(signal, request, results):
-    """Write computed results into metadata.Chipping.Quantification."""
-    meta = _chipping(signal)
-    n_full = int(np.prod(full_grid_shape(meta)))
-    index = flat_chip_index(signal)
-    solution = results["solution"]
+def summary_metadata(request: dict, solution: dict) -> dict:
+    """What a quantification stores besides its per-chip results.
 
-    every = is_complete(index, n_full)
-
-    def full(values, dtype=float):
-        values = np.asarray(values, dtype=dtype)
-        if every:  # all chips, in order: no copy of large results
-            return values
-        arr = np.full((n_full,) + values.shape[1:], np.nan)
-        arr[index] = values
-        return arr
-
-    counts = np.asarray(results["counts"])[:, 0]
-    quantified = np.zeros(n_full, dtype=bool)
-    quantified[index] = True
-    weak = np.asarray(results["low_counts"])[:, 0] > 0
-    low = np.zeros(n_full, dtype=bool)
-    low[index] = weak
-    if not solution.get("unchecked", False):  # that warning said it already
-        _warn_weak_chips(int(weak.sum()), weak.size)
+    The request, the refined calibration and detector response, the
+    families fitted, the summed fit's report and the k-factors applied.
+    """
     cal = solution["calibration"]
     q = dict(request)
     fitted = np.asarray(solution["channels"])  # where the data said to start
@@ -480,6 +461,40 @@ def store_results(signal, request, results):
             "beam_energy": solution["beam_energy"],
             **solution["model_definition"],
             "calibration_checked": not solution.get("unchecked", False),
+        }
+    )
+    q.update(applied_kfactors(request, solution))
+    return q
+
+
+def store_results(signal, request, results):
+    """Write computed results into metadata.Chipping.Quantification."""
+    meta = _chipping(signal)
+    n_full = int(np.prod(full_grid_shape(meta)))
+    index = flat_chip_index(signal)
+    solution = results["solution"]
+
+    every = is_complete(index, n_full)
+
+    def full(values, dtype=float):
+        values = np.asarray(values, dtype=dtype)
+        if every:  # all chips, in order: no copy of large results
+            return values
+        arr = np.full((n_full,) + values.shape[1:], np.nan)
+        arr[index] = values
+        return arr
+
+    counts = np.asarray(results["counts"])[:, 0]
+    quantified = np.zeros(n_full, dtype=bool)
+    quantified[index] = True
+    weak = np.asarray(results["low_counts"])[:, 0] > 0
+    low = np.zeros(n_full, dtype=bool)
+    low[index] = weak
+    if not solution.get("unchecked", False):  # that warning said it already
+        warn_weak_chips(int(weak.sum()), weak.size)
+    q = summary_metadata(request, solution)
+    q.update(
+        {
             "chi2_red": full(np.asarray(results["chi2_red"])[:, 0]),
             "counts": full(counts),
             "low_counts": low,
@@ -508,12 +523,11 @@ def store_results(signal, request, results):
         q["mass_thickness"] = full(np.asarray(results["mass_thickness"])[:, 0])
     if "background_covariance" in results:
         q["background_covariance"] = full(results["background_covariance"])
-    q.update(applied_kfactors(request, solution))
     signal.metadata.set_item("Chipping.Quantification", q)
     return q
 
 
-def _warn_weak_chips(n_weak, n_chips):
+def warn_weak_chips(n_weak, n_chips):
     """One warning for the chips too weak to quantify."""
     if n_weak:
         warnings.warn(

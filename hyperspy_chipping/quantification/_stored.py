@@ -43,6 +43,8 @@ from hyperspy_chipping.quantification._run import (
     compute_results,
     parse_request,
     store_results,
+    summary_metadata,
+    warn_weak_chips,
 )
 
 
@@ -129,7 +131,7 @@ def ensure_results(signal, data=None, *, stale="warn"):
 ONE_PASS_BYTES = 256 * 2**20
 
 
-def lazy_results(signal, request, prep, params, extra=None):
+def lazy_results(signal, request, prep, params, extra=None, select=None):
     """Compute the results of a lazy signal, in bounded memory.
 
     A small chip set (a grid of chips: a few MB) is computed and quantified
@@ -149,11 +151,19 @@ def lazy_results(signal, request, prep, params, extra=None):
         ``extra(data)`` of the chip data (numpy or dask), one value a chip
         (the navigation shape), computed in the same pass, e.g. the chip
         counts.
+    select : callable, optional
+        ``select(lay)`` of the packed layout (:func:`layout`, with
+        ``all_counts`` for streamed windows) -> ``{name: (columns, dtype)}``:
+        compute these arrays, each of the packed columns `columns` (a slice
+        or a list, in that order), instead of one array per result. Large
+        chip sets only (else None is returned).
 
     Returns
     -------
-    results : dict
-        As :func:`compute_results`, computed.
+    results : dict or None
+        As :func:`compute_results`, computed (or the arrays of `select`,
+        with ``solution``); None if `select` is given and the chip set is
+        small enough to be computed as an eager one.
     extra : numpy.ndarray
         ``extra(data)`` computed, flat in chip order (None without `extra`).
     """
@@ -161,6 +171,8 @@ def lazy_results(signal, request, prep, params, extra=None):
     # Per-pixel windows linked to their map are never held (_stream.py).
     linked = window_source(signal) is not None
     if data.size * data.dtype.itemsize <= ONE_PASS_BYTES and not linked:
+        if select is not None:
+            return None, None
         (data,) = dask.compute(data)
         results = compute_results(signal, request, prep, params, data=data)
         return results, None if extra is None else extra(data).reshape(-1)
@@ -175,6 +187,11 @@ def lazy_results(signal, request, prep, params, extra=None):
     )
     # Per-pixel windows quantified from their map carry their counts.
     streamed = "all_counts" in lay
+    if select is None:
+        select = _every_result
+    groups = select(lay)
+    if streamed and "all_counts" not in groups and extra is not None:
+        groups["all_counts"] = (lay["all_counts"], packed.dtype)
     # Each result's columns are written straight into an array of its own
     # (single precision where stored so), with no concatenated copies; in
     # column order, so that each table column is contiguous (pandas gathers
@@ -183,21 +200,21 @@ def lazy_results(signal, request, prep, params, extra=None):
     # columns are written through views of the flat arrays with the
     # navigation shape (no reshape of the dask results, which would merge
     # their chunks, and no dask slices of them, which dask copies).
-    names = list(lay)
+    names = list(groups)
     nav = packed.shape[:-1]
+    width = range(packed.shape[-1])
     targets = [
         np.empty(
-            (int(np.prod(nav)), len(range(packed.shape[-1])[lay[name]])),
-            dtype=np.float32
-            if name in SINGLE_PRECISION
-            else (bool if name in BOOLEAN else packed.dtype),
+            (int(np.prod(nav)), len(width[columns] if isinstance(columns, slice)
+                                    else columns)),
+            dtype=dtype,
             order="F",
         )
-        for name in names
+        for columns, dtype in groups.values()
     ]
     writer = _ColumnWriter(
         [target.reshape(nav + target.shape[1:]) for target in targets],
-        [lay[name] for name in names],
+        [columns for columns, _ in groups.values()],
     )
     sources, outputs = [packed], [writer]
     if extra is not None and not streamed:
@@ -220,6 +237,19 @@ def lazy_results(signal, request, prep, params, extra=None):
         counts = arrays["all_counts"][:, 0]
         return arrays, counts.astype(np.zeros(1, dtype=data.dtype).sum().dtype)
     return arrays, targets[-1]
+
+
+def _every_result(lay):
+    """One array per packed result, in the dtype it is stored in."""
+    return {
+        name: (
+            columns,
+            np.float32
+            if name in SINGLE_PRECISION
+            else (bool if name in BOOLEAN else np.float64),
+        )
+        for name, columns in lay.items()
+    }
 
 
 def _process_client():
@@ -280,17 +310,39 @@ def _gather_blocks(array, write, client):
         future.release()
 
 
-def lazy_table_results(signal):
-    """Counts of every chip of a lazy signal, computed with its results.
+#: The per-chip results of a lazy chip set larger than this (bytes, as
+#: stored) are not kept in its metadata when its table is made: the table is
+#: their only copy in memory (see :func:`lazy_table_results`).
+KEEP_BYTES = 64 * 2**20
+
+
+def lazy_table_results(signal, select=None):
+    """Counts and results of every chip of a lazy signal, for its table.
 
     The quantification of a lazy signal (stored as a request) is computed
-    with the chip counts (see :func:`lazy_results`) and stored; the chip
-    spectra of a large chip set are never held all at once.
+    with the chip counts (see :func:`lazy_results`); the chip spectra of a
+    large chip set are never held all at once. Results that take at most
+    :data:`KEEP_BYTES` are stored, so that the table, the model view and
+    the plots read them again without a pass over the data. Larger ones
+    (per-pixel windows of a big map) are not: only the arrays the table
+    needs are computed, and returned, so that they are held once, in the
+    table; like the lazy data, they are computed again when read again.
+
+    Parameters
+    ----------
+    signal : LazyChippedEDSSpectrum
+        The chips.
+    select : callable, optional
+        The table's arrays, as :func:`lazy_results` takes them.
 
     Returns
     -------
-    numpy.ndarray
+    counts : numpy.ndarray
         Total counts of every chip, flat in the table's order.
+    results : dict or None
+        None if the results are stored in the metadata (or there are none);
+        else the arrays of `select`, with ``quantification``: the metadata
+        of the quantification without its per-chip results.
     """
 
     def counts(data):
@@ -299,11 +351,27 @@ def lazy_table_results(signal):
     q = signal.metadata.get_item("Chipping.Quantification")
     if q is None or "atomic_percent" in q or stale_reason(signal, q) is not None:
         (total,) = dask.compute(counts(signal.data))
-        return np.asarray(total).reshape(-1)
+        return np.asarray(total).reshape(-1), None
     request, prep, params = _parse_stored(signal, q)
+    n_chips = int(np.prod(signal.data.shape[:-1]))
+    n_lines = len(request["xray_lines"])
+    # Stored: six float64 columns a quantified line, four single-precision
+    # ones a line and two a fitted component (at least one a line).
+    stored = n_chips * n_lines * (6 * 8 + 4 * 4 + 2 * 2 * 4)
+    if select is not None and stored > KEEP_BYTES:
+        results, total = lazy_results(
+            signal, request, prep, params, extra=counts, select=select
+        )
+        if results is not None:
+            solution = results.pop("solution")
+            low = results["low_counts"][:, 0]
+            if not solution.get("unchecked", False):
+                warn_weak_chips(int(low.sum()), low.size)
+            results["quantification"] = summary_metadata(request, solution)
+            return total, results
     results, total = lazy_results(signal, request, prep, params, extra=counts)
     store_results(signal, request, results)
-    return total
+    return total, None
 
 
 def _parse_stored(signal, q):
