@@ -205,8 +205,10 @@ def lazy_results(signal, request, prep, params, extra=None, select=None):
     width = range(packed.shape[-1])
     targets = [
         np.empty(
-            (int(np.prod(nav)), len(width[columns] if isinstance(columns, slice)
-                                    else columns)),
+            (
+                int(np.prod(nav)),
+                len(width[columns] if isinstance(columns, slice) else columns),
+            ),
             dtype=dtype,
             order="F",
         )
