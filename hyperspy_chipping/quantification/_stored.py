@@ -192,6 +192,19 @@ def lazy_results(signal, request, prep, params, extra=None, select=None):
     groups = select(lay)
     if streamed and "all_counts" not in groups and extra is not None:
         groups["all_counts"] = (lay["all_counts"], packed.dtype)
+    # Only the columns asked for leave the tasks (from worker processes, to
+    # this one): the others are dropped where each block is computed.
+    width = range(packed.shape[-1])
+    used = sorted(
+        {c for columns, _ in groups.values() for c in _listed(columns, width)}
+    )
+    if len(used) < len(width):
+        packed = packed[..., used]
+        where = {c: k for k, c in enumerate(used)}
+        groups = {
+            name: ([where[c] for c in _listed(columns, width)], dtype)
+            for name, (columns, dtype) in groups.items()
+        }
     # Each result's columns are written straight into an array of its own
     # (single precision where stored so), with no concatenated copies; in
     # column order, so that each table column is contiguous (pandas gathers
@@ -205,10 +218,7 @@ def lazy_results(signal, request, prep, params, extra=None, select=None):
     width = range(packed.shape[-1])
     targets = [
         np.empty(
-            (
-                int(np.prod(nav)),
-                len(width[columns] if isinstance(columns, slice) else columns),
-            ),
+            (int(np.prod(nav)), len(_listed(columns, width))),
             dtype=dtype,
             order="F",
         )
@@ -239,6 +249,11 @@ def lazy_results(signal, request, prep, params, extra=None, select=None):
         counts = arrays["all_counts"][:, 0]
         return arrays, counts.astype(np.zeros(1, dtype=data.dtype).sum().dtype)
     return arrays, targets[-1]
+
+
+def _listed(columns, width) -> list[int]:
+    """Column indices of `columns` (a slice or a list) of a `width` range."""
+    return list(width[columns]) if isinstance(columns, slice) else list(columns)
 
 
 def _every_result(lay):
