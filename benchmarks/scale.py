@@ -28,7 +28,8 @@ in a fresh process each:
 (c)  (w) on a ``dask.distributed`` LocalCluster (2 worker processes, 1
      thread each; memory: the peak of the sum over the client and workers,
      of their resident sizes and of their proportional set sizes, PSS, which
-     count the pages the processes share, the libraries' code, once);
+     count the pages the processes share, the libraries' code, once: the
+     memory the machine must have, and what the target is checked on);
 
 with the wall time and the peak resident memory of the process (its own
 ``VmHWM`` on Linux).
@@ -205,11 +206,13 @@ def part1(n: int, workdir: str) -> None:
         ("(c)", cluster, 10),
     ):
         ratio = res["time"] / read["time"]
+        # A cluster's processes share the libraries' pages: their summed PSS.
+        memory = res.get("pss") or res["rss"]
         _say(
             f"  {label}/(r) = {ratio:.2f} (target <= {target}: "
-            f"{'PASS' if ratio <= target else 'FAIL'}); peak RSS "
-            f"{res['rss'] / 1e9:.2f} GB "
-            f"{'PASS' if res['rss'] < 1.5e9 else 'FAIL'} (target < 1.5 GB)"
+            f"{'PASS' if ratio <= target else 'FAIL'}); peak "
+            f"{'summed PSS' if res.get('pss') else 'RSS'} {memory / 1e9:.2f} GB "
+            f"{'PASS' if memory < 1.5e9 else 'FAIL'} (target < 1.5 GB)"
         )
     shutil.rmtree(path, ignore_errors=True)
 

@@ -278,3 +278,53 @@ def test_results_of_a_process_cluster_come_back(demo, monkeypatch, step):
     # their plotting stack (~120 MB a worker; the lazy subpackage exports
     # and the atomic masses sent with the task keep them out).
     assert loaded and all(not found for found in loaded.values()), loaded
+
+
+def test_windows_of_a_file_on_a_process_cluster(demo, tmp_path):
+    """A map read from a file, on worker processes, with chunk edges both
+    ways: every window equals the explicit stack's."""
+    distributed = pytest.importorskip("distributed")
+    import hyperspy.api as hs
+
+    k = _kfactors(demo)
+    expected = _table(demo.chip(5, step=1, lazy_output=False), k)
+    path = tmp_path / "map.zspy"
+    lazy = demo.as_lazy()
+    lazy.data = lazy.data.rechunk((16, 16, -1))  # 3 x 4 chunks
+    lazy.save(path)
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster),
+    ):
+        s = hs.load(path, lazy=True)
+        s.set_signal_type("EDS_TEM_chipped")
+        assert s.data.numblocks[:2] == (3, 4)
+        df = _table(s.chip(5, step=1), k)
+    _assert_same_table(df, expected)
+
+
+def test_a_chunk_is_read_by_the_one_task_that_uses_it():
+    """The task that computes a chunk's inner windows also cuts its edges:
+    the chunk (here: read, then checked) has no other dependent, so its
+    read is fused into that task and the chunk is released when it ends
+    (a worker process holds no chunk between tasks)."""
+    import dask
+
+    from hyperspy_chipping.chipping._windows import (
+        _dense_windows_block,
+        map_windows_split,
+    )
+
+    source = da.from_array(np.ones((12, 12, 3), "u2"), chunks=(4, 4, 3))
+    checked = source.map_blocks(np.asarray, dtype=source.dtype, name="checked")
+
+    def sums(block):
+        return _dense_windows_block(block, (3, 3), np.int64)
+
+    out = map_windows_split(checked, (3, 3), sums, 3, np.int64)
+    (optimized,) = dask.optimize(out)
+    keys = [k[0] if isinstance(k, tuple) else k for k in optimized.__dask_graph__()]
+    assert not any(str(k).startswith("checked") for k in keys)
+    np.testing.assert_array_equal(out.compute(), np.full((10, 10, 3), 9))
