@@ -37,10 +37,10 @@ import dask.array as da
 import numpy as np
 
 from hyperspy_chipping.chipping._box_kernel import box_sums, weighted_sums
+from hyperspy_chipping.chipping._split_windows import map_windows_split
 from hyperspy_chipping.chipping._windows import (
     _dense_windows_block,
     map_dense_windows,
-    map_windows_split,
 )
 from hyperspy_chipping.quantification._block import layout
 

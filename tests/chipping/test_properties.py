@@ -161,10 +161,10 @@ def test_split_windows_equal_hand_window_sums(ny, nx, data):
     for any chunking and window size (box and Gaussian weights)."""
     import dask.array as da
 
+    from hyperspy_chipping.chipping._split_windows import map_windows_split
     from hyperspy_chipping.chipping._windows import (
         _dense_windows_block,
         gaussian_weights,
-        map_windows_split,
     )
 
     sy = data.draw(st.integers(1, ny))

@@ -312,10 +312,8 @@ def test_a_chunk_is_read_by_the_one_task_that_uses_it():
     (a worker process holds no chunk between tasks)."""
     import dask
 
-    from hyperspy_chipping.chipping._windows import (
-        _dense_windows_block,
-        map_windows_split,
-    )
+    from hyperspy_chipping.chipping._split_windows import map_windows_split
+    from hyperspy_chipping.chipping._windows import _dense_windows_block
 
     source = da.from_array(np.ones((12, 12, 3), "u2"), chunks=(4, 4, 3))
     checked = source.map_blocks(np.asarray, dtype=source.dtype, name="checked")
