@@ -28,6 +28,7 @@ from hyperspy_chipping.fitting._peak_search import (
     find_peaks,
     fitted_line_at,
     identify_peak,
+    shifted_line_at,
     sum_peaks_at,
 )
 
@@ -352,3 +353,72 @@ def test_no_element_is_added_to_a_small_map_from_noise(seed):
         warnings.simplefilter("error", UserWarning)
         chips.quantify_chips(s.metadata.Simulation.kfactors.as_dictionary())
     assert list(chips.metadata.Chipping.Quantification.auto_elements) == []
+
+
+def _fe_k_residual(data_cal, kb_scale=1.0, co=0.0):
+    """Residual of Fe K fitted at CAL to Fe K drawn at `data_cal` (its Kb
+    lines `kb_scale` times the table) and `co` counts of Co K: expected
+    counts over a flat 100-count background."""
+    from hyperspy_chipping.fitting._design import peak_columns
+
+    fe = physics_families(["Fe"], 200.0, (0.2, 20.0))[:1]
+    co_k = physics_families(["Co"], 200.0, (0.2, 20.0))[:1]
+    data_fe = fe[0]
+    if kb_scale != 1.0:
+        import dataclasses
+
+        w = np.where(np.char.startswith(data_fe.names, "Kb"), kb_scale, 1.0)
+        data_fe = dataclasses.replace(data_fe, weights=data_fe.weights * w)
+    model = peak_columns(fe, CAL, CHANNELS)[:, 0] * 1e5 + 100
+    data = peak_columns([data_fe], data_cal, CHANNELS)[:, 0] * 1e5 + 100
+    data = data + co * peak_columns(co_k, data_cal, CHANNELS)[:, 0]
+    residual = data - model
+    at = int(np.argmax(np.where(np.abs(E - 6.95) < 0.08, residual, -np.inf)))
+    peak = {
+        "energy": float(E[at]),
+        "counts": float(residual[at - 7 : at + 8].sum()),
+        "sigma": 10.0,
+    }
+    return peak, fe, residual, 1 / model
+
+
+def test_a_peak_from_a_shifted_calibration_blames_the_line_not_co():
+    # Every Fe line 30 eV lower in the data than in the model: beside Fe Kb
+    # (7.06 keV) the residual peaks at Co Ka's energy (6.93 keV), with a
+    # deficit above Fe Kb and larger lobes at Fe Ka. The line's position,
+    # not Co.
+    peak, fe, residual, weights = _fe_k_residual(Calibration(0.03, 0.01, 130.0))
+    from hyperspy_chipping.fitting._element_ranking import energy_tolerance
+
+    assert abs(peak["energy"] - 6.93) <= energy_tolerance(6.93, CAL)  # Co Ka's
+    line = shifted_line_at(peak, fe, np.array([1e5]), residual, weights, CAL, CHANNELS)
+    assert line is not None and line.startswith("Fe_Kb")
+    cause = identify_peak(
+        peak,
+        residual,
+        weights,
+        CAL,
+        CHANNELS,
+        fe,
+        200.0,
+        (0.2, 20.0),
+        counts=np.array([1e5]),
+    )
+    assert cause["kind"] == "fitted line" and cause["shape"] is True
+
+
+def test_co_beside_a_weaker_fe_kb_is_not_blamed_on_fe():
+    # 2000 counts of Co K at the model's calibration, and the data's Fe Kb
+    # 0.85 of the table: a peak at Co Ka and a deficit above Fe Kb, but no
+    # lobe at Fe Ka (a calibration moves every line). Co's peak stays Co's.
+    peak, fe, residual, weights = _fe_k_residual(CAL, kb_scale=0.85, co=2e3)
+    assert (
+        shifted_line_at(peak, fe, np.array([1e5]), residual, weights, CAL, CHANNELS)
+        is None
+    )
+    # Without the deficit (Fe Kb as tabulated) neither.
+    peak, fe, residual, weights = _fe_k_residual(CAL, co=2e3)
+    assert (
+        shifted_line_at(peak, fe, np.array([1e5]), residual, weights, CAL, CHANNELS)
+        is None
+    )
