@@ -74,21 +74,43 @@ def test_box_sums_refuse_float_counts():
         box_sums(np.zeros((3, 3, 2), dtype=np.float32), (2, 2))
 
 
-@pytest.mark.parametrize("size", [3, 5, 9])
-def test_gaussian_sums_are_the_weighted_window_sums(size):
+@pytest.mark.parametrize(
+    "size, dtype, symmetric",
+    [
+        (3, np.uint16, True),
+        (4, np.uint16, True),
+        (5, np.uint16, True),
+        (9, np.uint16, True),
+        (5, np.uint8, True),
+        (5, np.uint32, True),  # summed in float32, as any weights
+        (5, np.uint16, False),
+    ],
+)
+def test_gaussian_sums_are_the_weighted_window_sums(size, dtype, symmetric):
     # The definition in float64: every window's pixels times the outer
-    # product of the two axis weights.
+    # product of the two axis weights (symmetric Gaussian weights, whose
+    # pixel pairs the kernel adds first, or any others).
     from hyperspy_chipping.chipping._box_kernel import weighted_sums
     from hyperspy_chipping.chipping._windows import gaussian_weights
 
     w = gaussian_weights(size)
+    wx = w if symmetric else w * np.linspace(0.5, 1.5, size)
     big = np.random.default_rng(size).poisson(20, (size + 3, size + 9, 5))
-    block = big.astype(np.uint16)[:, 2 : size + 6]  # a view, read in place
-    out = weighted_sums(block, (w, w))
+    block = big.astype(dtype)[:, 2 : size + 6]  # a view, read in place
+    out = weighted_sums(block, (w, wx))
     assert out.dtype == np.float32
-    kernel = np.outer(w, w)
+    kernel = np.outer(w, wx)
     for i in range(4):
         for j in range(5):
             window = block[i : i + size, j : j + size].astype(float)
             expected = np.einsum("ij,ijc->c", kernel, window)
             np.testing.assert_allclose(out[i, j], expected, rtol=1e-6)
+
+
+def test_symmetric_weights_sum_large_counts_exactly_paired():
+    # Two 65535-count pixels add in int32 before the weight: no wrap-around.
+    from hyperspy_chipping.chipping._box_kernel import weighted_sums
+
+    block = np.full((3, 3, 4), 65535, dtype=np.uint16)
+    w = np.array([0.25, 0.5, 0.25])
+    np.testing.assert_allclose(weighted_sums(block, (w, w)), 65535.0, rtol=1e-7)
