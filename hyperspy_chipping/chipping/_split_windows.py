@@ -46,7 +46,7 @@ def map_windows_split(data, sizes, function, out_channels, dtype, args=()):
     held by one task, whatever the width of the map and the scheduler: dask
     threads, or worker processes that each read a second chunk while they
     work on one (measured on a 2-process LocalCluster, a 4 GiB map of
-    64 MiB chunks, 5x5 windows: 0.38 -> 0.31 GiB a worker).
+    64 MiB chunks, 5x5 windows: 0.38 -> 0.34-0.35 GiB a worker).
 
     Parameters
     ----------
