@@ -217,12 +217,14 @@ def weighted_sums(block: np.ndarray, weights: tuple) -> np.ndarray:
     out = np.empty(shape + block.shape[2:], dtype=np.float32)
     if out.size:
         columns = np.empty(block.shape[1:], dtype=np.float32)
-        symmetric = all(np.array_equal(w, w[::-1]) for w in (wy, wx))
-        if symmetric and np.issubdtype(block.dtype, np.integer):
-            if block.dtype.itemsize <= 2:  # pairs of counts add exactly in int32
-                _symmetric_sums(*_pixel_rows(block), wy, wx, columns, out)
-                return out
-        _weighted_sums(*_pixel_rows(block), wy, wx, columns, out)
+        # Pairs of counts of at most two bytes add exactly in int32.
+        paired = (
+            np.issubdtype(block.dtype, np.integer)
+            and block.dtype.itemsize <= 2
+            and all(np.array_equal(w, w[::-1]) for w in (wy, wx))
+        )
+        kernel = _symmetric_sums if paired else _weighted_sums
+        kernel(*_pixel_rows(block), wy, wx, columns, out)
     return out
 
 

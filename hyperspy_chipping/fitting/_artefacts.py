@@ -474,12 +474,10 @@ def pile_up_consistent(
         # under Ag La): that line's fit takes the self pile-up, which cannot
         # be checked; as outside the fit range, the check is passed.
         return True
-    sigma = fwhm * physics.SIGMA_PER_FWHM
-    kernel = np.exp(-0.5 * ((e - energy) / sigma) ** 2)
-    kernel *= calibration.scale / (sigma * np.sqrt(2 * np.pi))
-    den = float(kernel**2 @ weights)
-    measured = float((kernel * weights) @ residual) / den
-    return bool(expected - measured <= 3.0 / np.sqrt(den))
+    from hyperspy_chipping.fitting._residual_peaks import peak_at
+
+    measured, std = peak_at(residual, weights, calibration, channels, energy)
+    return bool(expected - measured <= 3.0 * std)
 
 
 def pile_up_in_reach(artefact, families, counts, model, calibration, channels) -> bool:

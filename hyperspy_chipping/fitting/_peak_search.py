@@ -61,6 +61,7 @@ from hyperspy_chipping.fitting._residual_peaks import (  # noqa: F401 (re-export
     THRESHOLD,
     _stands_out_locally,
     find_peaks,
+    peak_at,
     variance,
 )
 
@@ -143,8 +144,9 @@ def shifted_line_at(
     two lobes, one on each side of it: a peak on one side and a deficit on
     the other. A line within ``NEIGHBOUR_FWHM`` peak widths of `peak` that
     holds at least the peak's counts, with a deficit of more than
-    ``LOBE_SIGMA`` standard deviations over a peak width centred at the
-    mirror image of `peak` across it, explains the peak; an element's line
+    ``LOBE_SIGMA`` standard deviations at the mirror image of `peak` across
+    it (the matched filter of :func:`find_peaks`, :func:`peak_at`), explains
+    the peak; an element's line
     there (e.g. Co Ka, 6.93 keV, beside Fe Kb, 7.06 keV) would leave no
     deficit. A calibration that drifts moves every line of a family alike,
     and a minor line's lobes then come with larger ones at its family's
@@ -200,11 +202,11 @@ def shifted_line_at(
     fwhm = float(calibration.fwhm(max(energy, 0.05)))
     e = calibration.centres(channels)
 
-    def lobe(centre):  # the residual over a peak width, in standard deviations
-        near = np.abs(e - centre) <= 0.5 * float(calibration.fwhm(max(centre, 0.05)))
-        if not near.any():
+    def lobe(centre):  # the residual's peak there, in standard deviations
+        if not e[0] <= centre <= e[-1]:
             return 0.0
-        return float(residual[near].sum() / np.sqrt(np.sum(1 / weights[near])))
+        area, std = peak_at(residual, weights, calibration, channels, centre)
+        return area / std
 
     best = None
     for fam, n in zip(families, np.asarray(counts, dtype=float)):
